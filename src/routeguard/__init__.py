@@ -1,0 +1,2 @@
+"""RouteGuard: a router-expert safety guard for LLM applications and agents."""
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Command-line interface: a thin driver of the library."""

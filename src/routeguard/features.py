@@ -1,0 +1,95 @@
+"""From conversations to the vectors the router and experts read.
+
+A conversation is split into the *focus* (the text being judged: last user turn for ``prompt``, last
+assistant turn for ``response``, the whole transcript for ``conversation``/``trajectory``) and its
+*context* (the turns before it). The focus is chunked into overlapping windows that fit the encoder,
+so long inputs are never truncated; each chunk becomes one feature row and the guard aggregates the
+rows of a conversation by max. The context is conditioning only: its last ``CONTEXT_CHARS``
+characters are encoded.
+
+Feature row = [focus chunk embedding | context embedding (zeros if none) | target one-hot | has-context].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encoders.base import Encoder
+from .types import Conversation
+
+TARGET_ORDER = ("prompt", "response", "conversation", "trajectory")
+CONTEXT_CHARS = 2000
+
+
+def feature_dim(enc_dim: int) -> int:
+    return 2 * enc_dim + len(TARGET_ORDER) + 1
+
+
+@dataclass
+class EncodedBatch:
+    """Feature rows for a batch of conversations; ``owner[i]`` is the conversation of row ``i``."""
+
+    conversations: list[Conversation]
+    features: np.ndarray          # (rows, feature_dim)
+    owner: np.ndarray             # (rows,) int
+    chunks: list[str]             # focus text of each row
+    n_chunks: np.ndarray          # (conversations,) int
+
+    def aggregate_max(self, row_scores: np.ndarray) -> np.ndarray:
+        """Max over the rows of each conversation: (rows, k) -> (conversations, k)."""
+        out = np.full((len(self.conversations), row_scores.shape[1]), -np.inf, np.float32)
+        np.maximum.at(out, self.owner, row_scores)
+        return out
+
+
+def split_texts(conv: Conversation) -> tuple[str, str, str]:
+    focus, context = conv.focus_and_context()
+    return focus, context[-CONTEXT_CHARS:], conv.resolved_target
+
+
+def build_features(encoder: Encoder, focus_chunks: list[list[str]], contexts: list[str],
+                   targets: list[str], vectors: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Encode every unique text once and assemble feature rows. Returns (features, owner)."""
+    texts: dict[str, int] = {}
+    for chunks, ctx in zip(focus_chunks, contexts):
+        for t in chunks:
+            texts.setdefault(t, len(texts))
+        if ctx:
+            texts.setdefault(ctx, len(texts))
+    uniq = list(texts)
+    if vectors is not None:
+        missing = [t for t in uniq if t not in vectors]
+        if missing:
+            for t, v in zip(missing, encoder.encode(missing)):
+                vectors[t] = v
+        emb = np.stack([vectors[t] for t in uniq]) if uniq else np.zeros((0, encoder.dim), np.float32)
+    else:
+        emb = encoder.encode(uniq)
+    d = encoder.dim
+    rows = sum(len(c) for c in focus_chunks)
+    feats = np.zeros((rows, feature_dim(d)), np.float32)
+    owner = np.zeros(rows, np.int64)
+    r = 0
+    for i, (chunks, ctx, tgt) in enumerate(zip(focus_chunks, contexts, targets)):
+        for t in chunks:
+            feats[r, :d] = emb[texts[t]]
+            if ctx:
+                feats[r, d:2 * d] = emb[texts[ctx]]
+                feats[r, -1] = 1.0
+            feats[r, 2 * d + TARGET_ORDER.index(tgt)] = 1.0
+            owner[r] = i
+            r += 1
+    return feats, owner
+
+
+def encode_conversations(encoder: Encoder, convs: list[Conversation]) -> EncodedBatch:
+    focus_chunks, contexts, targets = [], [], []
+    for c in convs:
+        focus, ctx, tgt = split_texts(c)
+        focus_chunks.append(encoder.chunk(focus) if focus.strip() else [focus])
+        contexts.append(ctx)
+        targets.append(tgt)
+    feats, owner = build_features(encoder, focus_chunks, contexts, targets)
+    return EncodedBatch(convs, feats, owner, [t for ch in focus_chunks for t in ch],
+                        np.array([len(c) for c in focus_chunks]))

@@ -1,0 +1,61 @@
+"""The Policy decides: thresholds per category, routing thresholds, and what an expert error means."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .taxonomy import ALL_CATEGORIES
+
+
+class Policy(BaseModel):
+    """Decision rules applied to calibrated expert scores.
+
+    - ``thresholds``: per-category flag thresholds (missing categories use ``default_threshold``).
+    - ``unsafe_threshold``: flag when the always-on binary expert's P(unsafe) reaches it.
+    - ``enforce``: categories that can flag (None = all). Scores of the others are still reported.
+    - ``on_error``: ``block`` (default, fail closed) flags a conversation whose expert failed;
+      ``allow`` does not, but the verdict is still marked ``degraded``.
+    - ``route_threshold``: router probability at which a domain's expert is consulted.
+    - ``fallback_below``: if the router's P(safe) is below this and no domain reaches
+      ``route_threshold``, every expert is consulted (fallback).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    default_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    unsafe_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    enforce: list[str] | None = None
+    on_error: Literal["block", "allow"] = "block"
+    route_threshold: float = Field(0.2, ge=0.0, le=1.0)
+    fallback_below: float = Field(0.8, ge=0.0, le=1.0)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _check_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, t in v.items():
+            if k not in ALL_CATEGORIES:
+                raise ValueError(f"unknown category {k!r} in thresholds")
+            if not 0.0 <= t <= 1.0:
+                raise ValueError(f"threshold for {k!r} must be in [0, 1], got {t}")
+        return v
+
+    @field_validator("enforce")
+    @classmethod
+    def _check_enforce(cls, v: list[str] | None) -> list[str] | None:
+        for k in v or []:
+            if k not in ALL_CATEGORIES:
+                raise ValueError(f"unknown category {k!r} in enforce")
+        return v
+
+    def threshold(self, category: str) -> float:
+        return self.thresholds.get(category, self.default_threshold)
+
+    def enforced(self, category: str) -> bool:
+        return self.enforce is None or category in self.enforce
+
+    def merged(self, **overrides: object) -> "Policy":
+        """A copy with some fields replaced (validated)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return Policy.model_validate(data)

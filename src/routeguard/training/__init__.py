@@ -1,0 +1,1 @@
+"""Training: GuardZoo build -> router, experts and monolithic baseline, calibrated on dev data."""

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import ConfigError
+
+
+class HeadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hidden: list[int] = Field(default_factory=lambda: [256])
+    epochs: int = 30
+    alpha: float = 1e-4            # L2
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+
+
+class TrainConfig(BaseModel):
+    """``routeguard train --config x.yaml``. Unknown keys are errors; relative paths are relative to the
+    working directory."""
+
+    model_config = ConfigDict(extra="forbid")
+    data: Path                           # a GuardZoo build folder
+    out: Path                            # where the model folders go
+    seed: int = 13
+    models: list[str] = Field(default_factory=lambda: ["routeguard", "monolith"])
+    ood_protocol: bool = False           # train without held-out sources and categories
+    source_cap: int = 4000               # max effective training weight of one source
+    max_chunks: int = 4                  # training rows per long record (first and last chunks kept)
+    head: HeadConfig = Field(default_factory=HeadConfig)
+    router_recall: float = 0.97          # dev router recall the route threshold is chosen for
+    cache_dir: Path | None = None        # embedding cache (default: <data>/.cache)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        p = Path(path)
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"cannot read training config {p}: {e}") from e
+        try:
+            return cls.model_validate(raw)
+        except Exception as e:
+            raise ConfigError(f"invalid training config {p}: {e}") from e

@@ -1,0 +1,43 @@
+"""A persistent text -> embedding cache so retraining does not re-encode GuardZoo."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..encoders.base import Encoder
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class EmbeddingCache:
+    def __init__(self, encoder: Encoder, folder: Path | None):
+        self.encoder = encoder
+        self.path = (folder / f"emb-{encoder.name.replace('/', '_')}-{encoder.max_tokens}.npz") if folder else None
+        self._vec: dict[str, np.ndarray] = {}
+        if self.path and self.path.is_file():
+            with np.load(self.path) as z:
+                self._vec = dict(zip(z["keys"].tolist(), z["vectors"]))
+
+    def ensure(self, texts: list[str], progress: Callable[[int], None] | None = None, block: int = 2048) -> None:
+        missing = list({_key(t): t for t in texts if _key(t) not in self._vec}.items())
+        for s in range(0, len(missing), block):
+            part = missing[s:s + block]
+            for (k, _), v in zip(part, self.encoder.encode([t for _, t in part])):
+                self._vec[k] = v
+            if progress:
+                progress(len(part))
+        if missing and self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = np.array(list(self._vec))
+            np.savez(self.path, keys=keys, vectors=np.stack([self._vec[k] for k in keys]))
+
+    def missing_count(self, texts: list[str]) -> int:
+        return len({_key(t) for t in texts} - self._vec.keys())
+
+    def get(self, text: str) -> np.ndarray:
+        return self._vec[_key(text)]

@@ -11,7 +11,7 @@ import numpy as np
 from .encoders.base import Encoder
 from .errors import ConfigError, InputError, RouteGuardError
 from .experts.base import Expert, HeadExpert
-from .features import encode_conversations, feature_dim
+from .features import EncodedBatch, encode_conversations, feature_dim
 from .heads import MLPHead
 from .policy import Policy
 from .router import Router
@@ -82,7 +82,12 @@ class RouteGuard:
     # -- the pipeline ----------------------------------------------------------------------------
     def _check_convs(self, convs: list[Conversation], policy: Policy) -> list[Verdict]:
         t0 = time.perf_counter()
-        batch = encode_conversations(self.encoder, convs)
+        return self.judge(encode_conversations(self.encoder, convs), policy, t0)
+
+    def judge(self, batch: EncodedBatch, policy: Policy, t0: float | None = None) -> list[Verdict]:
+        """Route, run the experts and decide, on already-encoded conversations."""
+        t0 = time.perf_counter() if t0 is None else t0
+        convs = batch.conversations
         n = len(convs)
         if self.router is not None:
             rscores = self.router.scores(batch)

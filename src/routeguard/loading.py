@@ -9,7 +9,7 @@ from .errors import ConfigError
 from .guard import RouteGuard
 
 #: Packaged models, selectable by name.
-PACKAGED = {"default": "default", "routeguard": "default", "monolith": "monolith"}
+PACKAGED = {"default": "routeguard", "routeguard": "routeguard", "monolith": "monolith"}
 
 
 def packaged_path(name: str) -> Path:

@@ -57,7 +57,8 @@ def check(text: Optional[str] = typer.Argument(None, help="Text to judge (a user
           model: str = typer.Option("default", "--model", "-m", help="'default', 'monolith' or a model folder."),
           target: Optional[str] = typer.Option(None, help="prompt / response / conversation / trajectory"),
           as_json: bool = typer.Option(False, "--json", help="Print the full verdict as JSON."),
-          batch_size: int = typer.Option(64, help="Conversations per encoder pass with --file.")) -> None:
+          batch_size: int = typer.Option(64, help="Conversations per encoder pass with --file."),
+          exit_code: bool = typer.Option(False, "--exit-code", help="Exit with status 1 when TEXT is flagged.")) -> None:
     """Judge a text, or every conversation of a JSONL file (JSONL verdicts out)."""
     import routeguard
     from routeguard.errors import RouteGuardError
@@ -77,7 +78,7 @@ def check(text: Optional[str] = typer.Argument(None, help="Text to judge (a user
             print(v.model_dump_json(indent=2))
         else:
             render_verdict(v)
-        raise typer.Exit(1 if v.flagged else 0)
+        raise typer.Exit(1 if exit_code and v.flagged else 0)
     _check_file(guard, file, target, batch_size)  # type: ignore[arg-type]
 
 

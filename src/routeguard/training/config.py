@@ -23,6 +23,7 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     data: Path                           # a GuardZoo build folder
+    datasets_root: Path | None = None    # if set and ``data`` holds no build yet, build GuardZoo there first
     out: Path                            # where the model folders go
     seed: int = 13
     models: list[str] = Field(default_factory=lambda: ["routeguard", "monolith"])

@@ -206,6 +206,12 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     t0 = time.perf_counter()
     np.random.seed(cfg.seed)
     encoder = encoder or default_encoder()
+    if cfg.datasets_root is not None and not any((cfg.data / f"train.{x}").is_file() for x in ("jsonl", "parquet")):
+        from ..data.build import build, write
+
+        log.info("no GuardZoo build in %s: building it from %s", cfg.data, cfg.datasets_root)
+        write(build(cfg.datasets_root, progress=(lambda n, k: progress(f"load {n}", k, k)) if progress else None),
+              cfg.data)
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
     train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol), cfg.source_cap, cfg.seed)
     dev_recs = _select(read_split(cfg.data, "dev"), cfg.ood_protocol)

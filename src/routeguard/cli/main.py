@@ -190,6 +190,143 @@ def train(config: Path = typer.Option(..., "--config", "-c", help="Training YAML
         err.print(f"saved {name} -> {folder}")
 
 
+@app.command()
+def serve(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Server YAML (see routeguard.server.settings)."),
+          model: Optional[str] = typer.Option(None, "--model", "-m", help="'default', 'monolith' or a model folder."),
+          host: Optional[str] = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+          port: Optional[int] = typer.Option(None, help="Port (default 8000)."),
+          workers: Optional[int] = typer.Option(None, help="Worker processes (each loads the model)."),
+          no_batching: bool = typer.Option(False, "--no-batching", help="Judge each request on its own."),
+          log_level: Optional[str] = typer.Option(None, help="critical/error/warning/info/debug")) -> None:
+    """Serve the HTTP APIs: OpenAI moderation, LiteLLM guardrail, /v1/guard, a guarded chat proxy."""
+    import os
+
+    try:
+        import uvicorn
+
+        from routeguard.server.settings import CONFIG_ENV, ENV_PREFIX, load_settings
+    except ImportError as e:
+        _fail(f"`routeguard serve` needs the serve extra (pip install 'routeguard[serve]'): {e}")
+    from routeguard.errors import ConfigError
+    from routeguard.loading import PACKAGED, packaged_path
+
+    overrides = {"model": model, "host": host, "port": port, "workers": workers, "log_level": log_level}
+    if no_batching:
+        overrides["batching"] = {"enabled": False}
+    try:
+        settings = load_settings(config, **overrides)
+        folder = packaged_path(settings.model) if settings.model in PACKAGED else Path(settings.model)
+    except ConfigError as e:
+        _fail(str(e))
+    if not (folder / "model.json").is_file():
+        _fail(f"no model at {folder} (needs model.json and weights.npz); pass --model")
+    # the app is rebuilt in each worker from the environment: hand the CLI choices on through it
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config.resolve())
+    env = {"MODEL": model, "HOST": host, "PORT": port, "WORKERS": workers, "LOG_LEVEL": log_level,
+           "BATCHING__ENABLED": "false" if no_batching else None}
+    for k, v in env.items():
+        if v is not None:
+            os.environ[ENV_PREFIX + k] = str(v)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    err.print(f"RouteGuard serving {settings.model} on http://{settings.host}:{settings.port} "
+              f"({settings.workers} worker(s), batching {'on' if settings.batching.enabled else 'off'}, "
+              f"auth {'on' if settings.api_keys else 'OFF'})")
+    uvicorn.run("routeguard.server.app:create_app_from_env", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level=settings.log_level.lower(), access_log=False)
+
+
+@app.command("eval")
+def eval_cmd(
+        data: Optional[Path] = typer.Option(None, "--data", "-d", help="GuardZoo build folder (train/dev/test/... .jsonl)."),
+        split: Optional[list[str]] = typer.Option(None, "--split", "-s", help="Split to evaluate (repeatable); "
+                                                  "'ood' = held-out sources/categories across train/dev/test. Default: test."),
+        guard: Optional[list[str]] = typer.Option(None, "--guard", "-g", help="Guard spec (repeatable): routeguard, "
+                                                  "monolith, routeguard:<folder>, securevector, profanity, prompt-guardrail, "
+                                                  "http:<url>, moderation:<url>, label=<spec>. Default: routeguard."),
+        file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="Unified GuardZoo JSONL file (repeatable)."),
+        limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="At most N records per split/file "
+                                            "(deterministic sample)."),
+        out_dir: Path = typer.Option(Path("eval_out"), "--out", "-o", help="Folder for results.json, report.md, report.html."),
+        batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Records per guard call."),
+        seed: int = typer.Option(0, help="Seed of the --limit sample."),
+        predictions: bool = typer.Option(True, "--predictions/--no-predictions",
+                                         help="Also write per-record predictions under <out>/predictions/."),
+        list_guards: bool = typer.Option(False, "--list-guards", help="List the guard names and exit."),
+        share_encoder: bool = typer.Option(False, "--share-encoder", help="RouteGuard-family guards share one "
+                                           "memoising encoder (faster; their latency then excludes re-encoding)."),
+) -> None:
+    """Evaluate guards on GuardZoo splits or JSONL files; write JSON, Markdown and HTML reports."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from routeguard.errors import ConfigError
+    from routeguard.eval import create_guard, guard_names, load_datasets, run, write_reports
+    from routeguard.eval.runner import predictions_writer
+
+    if list_guards:
+        for name, help_text in guard_names().items():
+            out.print(f"[bold]{name}[/bold]  {help_text}")
+        return
+    if data is None and not file:
+        _fail("give --data <GuardZoo build folder> (with --split) and/or --file <records.jsonl>")
+    try:
+        datasets = load_datasets(data, split or ["test"], file or [], limit=limit, seed=seed)
+    except (ConfigError, OSError) as e:
+        _fail(str(e))
+    guards = []
+    for spec in guard or ["routeguard"]:
+        try:
+            with err.status(f"loading guard {spec}"):
+                if share_encoder and not guards:
+                    from routeguard.eval.guards import share_encoder as _share
+                    _share()
+                guards.append(create_guard(spec))
+        except ConfigError as e:
+            for g in guards:
+                g.close()
+            _fail(f"guard {spec!r}: {e}")
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in datasets.items())
+    err.print(f"{len(guards)} guard(s) × datasets: {sizes}")
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err) as prog:
+            tasks: dict[tuple[str, str], int] = {}
+
+            def tick(g: str, d: str, done: int, total: int) -> None:
+                if (g, d) not in tasks:
+                    tasks[(g, d)] = prog.add_task(f"{g} · {d}", total=total)
+                prog.update(tasks[(g, d)], completed=done)
+
+            results = run(guards, datasets, batch_size=batch_size, progress=tick,
+                          on_predictions=predictions_writer(out_dir / "predictions") if predictions else None,
+                          meta={"data": str(data) if data else None, "splits": list(split or ["test"]) if data else [],
+                                "files": [str(f) for f in file or []], "limit": limit, "seed": seed})
+    finally:
+        for g in guards:
+            g.close()
+    with err.status("writing reports"):
+        paths = write_reports(results, out_dir)
+    from rich import box
+
+    def f(v, nd=2):
+        return "–" if v is None else f"{v:.{nd}f}"
+
+    for ds in results["datasets"]:
+        t = Table(title=f"{ds} ({results['datasets'][ds]['n']} records)", header_style="bold", box=box.SIMPLE,
+                  pad_edge=False, padding=(0, 1), caption="AP = AUPRC · mF1 = 15-category macro-F1 · rtR = router recall · err = errors (flagged)")
+        t.add_column("guard", no_wrap=True)
+        for col in ("F1", "P", "R", "FPR", "AP", "mF1", "rtR", "p50ms", "err"):
+            t.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+        for g, per in results["results"].items():
+            m, b = per[ds], per[ds]["binary"]
+            t.add_row(g, f(b["f1"]), f(b["precision"]), f(b["recall"]), f(b["fpr"]), f(b["auprc"]),
+                      f((m["categories"] or {}).get("macro_f1")), f((m["routing"] or {}).get("recall")),
+                      f(m["latency"]["p50_ms"], 1), str(m["n_errors"]))
+        out.print(t)
+    for kind, p in paths.items():
+        err.print(f"{kind}: {p}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -28,6 +28,7 @@ class TrainConfig(BaseModel):
     seed: int = 13
     models: list[str] = Field(default_factory=lambda: ["routeguard", "monolith"])
     ood_protocol: bool = False           # train without held-out sources and categories
+    exclude: list[str] = Field(default_factory=list)  # "source", "source:subset" or "source:weak" (its weak labels) kept out of training
     source_cap: int = 4000               # max effective training weight of one source
     max_chunks: int = 4                  # training rows per long record (first and last chunks kept)
     head: HeadConfig = Field(default_factory=HeadConfig)

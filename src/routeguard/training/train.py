@@ -195,7 +195,10 @@ def data_fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _select(records: list[Record], ood: bool) -> list[Record]:
+def _select(records: list[Record], ood: bool, exclude: list[str] = ()) -> list[Record]:
+    drop = set(exclude)
+    records = [r for r in records if r.source not in drop and f"{r.source}:{r.subset}" not in drop
+               and not (r.weak_label and f"{r.source}:weak" in drop)]
     if not ood:
         return records
     return [r for r in records if not r.ood_source and not any(c in OOD_CATEGORIES for c in r.categories)]
@@ -213,8 +216,8 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
         write(build(cfg.datasets_root, progress=(lambda n, k: progress(f"load {n}", k, k)) if progress else None),
               cfg.data)
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
-    train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol), cfg.source_cap, cfg.seed)
-    dev_recs = _select(read_split(cfg.data, "dev"), cfg.ood_protocol)
+    train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol, cfg.exclude), cfg.source_cap, cfg.seed)
+    dev_recs = _select(read_split(cfg.data, "dev"), cfg.ood_protocol, cfg.exclude)
     tr = prepare(train_recs, cache, cfg.max_chunks, progress)
     dv = prepare(dev_recs, cache, cfg.max_chunks, progress)
     log.info("train records %d (rows %d), dev %d", len(tr.records), len(tr.feats), len(dv.records))

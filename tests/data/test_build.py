@@ -1,0 +1,80 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from routeguard.data.build import OOD_SOURCES, build, deduplicate, read_split, write
+from routeguard.data.dedup import near_duplicate_groups, normalize
+from routeguard.data.schema import Record, SourceError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datasets"
+
+
+def rec(i, text, label="unsafe", cats=("hate_harassment",), source="s"):
+    return Record(id=f"{source}:{i}", source=source, language="en", target="prompt",
+                  messages=[{"role": "user", "content": text}], label=label,
+                  categories=list(cats) if label == "unsafe" else [])
+
+
+def test_normalize_and_near_duplicates():
+    assert normalize("  Hello,   WORLD!! ") == "hello world"
+    base = "the quick brown fox jumps over the lazy dog near the old river bank today"
+    texts = [normalize(base), normalize(base + " again"), normalize("completely different sentence about cooking pasta well")]
+    g = near_duplicate_groups(texts, threshold=0.7)
+    assert g[0] == g[1] and g[2] != g[0]
+
+
+def test_dedup_exact_conflicts_keep_unsafe_and_union_categories():
+    rs = [rec(0, "Same text!", "safe", source="a"), rec(1, "same text", cats=("hate_harassment",), source="b"),
+          rec(2, "SAME TEXT", cats=("self_harm",), source="c"), rec(3, "other text entirely")]
+    kept, groups, exact, near, conflicts = deduplicate(rs)
+    assert exact == 2 and conflicts == 1 and len(kept) == 2
+    merged = next(r for r in kept if normalize(r.messages[0]["content"]) == "same text")
+    assert merged.label == "unsafe" and merged.categories == ["hate_harassment", "self_harm"]
+    assert merged.original_labels["duplicates_in"] == ["a", "b", "c"]
+
+
+def test_build_over_fixtures_splits_without_leakage(tmp_path):
+    report = build(FIXTURES, skip_broken=True)
+    assert report.records, "fixtures should yield records"
+    splits = {r.split for r in report.records}
+    assert splits <= {"train", "dev", "test", "multilingual", "eval_only"}
+    assert "train" in splits
+    assert report.leakage_exact == 0 and report.leakage_near == 0
+    assert all(r.language == "en" for r in report.records if r.split in ("train", "dev", "test"))
+    assert all(r.ood_source == (r.source in OOD_SOURCES) for r in report.records if r.split in ("train", "dev", "test"))
+    out = write(report, tmp_path / "gz")
+    card = (out / "CARD.md").read_text()
+    for section in ("## Splits", "## Unsafe records per category and split", "## Deduplication and leakage",
+                    "## Sources", "## Crosswalks and caveats"):
+        assert section in card
+    stats = json.loads((out / "card.json").read_text())
+    assert stats["total"] == len(report.records)
+    again = read_split(out, "train")
+    assert {r.id for r in again} == {r.id for r in report.records if r.split == "train"}
+
+
+def test_build_is_deterministic():
+    a = build(FIXTURES, skip_broken=True)
+    b = build(FIXTURES, skip_broken=True)
+    assert [(r.id, r.split) for r in a.records] == [(r.id, r.split) for r in b.records]
+
+
+def test_broken_source_names_the_file_and_skip_broken_continues(tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(FIXTURES / "strongreject", root / "strongreject")
+    shutil.copytree(FIXTURES / "surge_toxicity", root / "surge_toxicity")
+    victim = next((root / "surge_toxicity").rglob("*.csv"))
+    victim.write_bytes(b"\xff\xfe broken \x00 bytes")
+    with pytest.raises(SourceError) as e:
+        build(root, ["strongreject", "surge_toxicity"])
+    assert victim.name in str(e.value)
+    report = build(root, ["strongreject", "surge_toxicity"], skip_broken=True)
+    assert "surge_toxicity" in report.broken and victim.name in report.broken["surge_toxicity"]
+    assert any(r.source == "strongreject" for r in report.records)
+
+
+def test_missing_source_folder_is_reported(tmp_path):
+    with pytest.raises(SourceError, match="missing"):
+        build(tmp_path, ["strongreject"])

@@ -1,0 +1,183 @@
+"""Tests for the toxicity_hate GuardZoo source loaders (fixtures are invented; shared data optional)."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from routeguard.data.registry import get_source
+from routeguard.data.schema import Record, SourceError
+from routeguard.taxonomy import ALL_CATEGORIES
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
+
+
+def shared_root() -> Path:
+    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
+    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
+
+
+def load(name: str, root: Path = FIXTURES) -> list[Record]:
+    recs = list(get_source(name)(root).records())
+    check_shape(name, recs)
+    return recs
+
+
+def check_shape(name: str, recs: list[Record]) -> None:
+    assert recs, name
+    ids = [r.id for r in recs]
+    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
+    for r in recs:
+        assert r.source == name and r.id.startswith(name + ":")
+        assert r.label in ("safe", "unsafe")
+        assert all(c in ALL_CATEGORIES for c in r.categories)
+        if r.label == "safe":
+            assert not r.categories
+        assert r.messages and all(isinstance(m.get("content"), str) and m["content"].strip()
+                                  for m in r.messages)
+        roles = [m["role"] for m in r.messages]
+        if r.target == "prompt":
+            assert roles[-1] == "user"
+        elif r.target == "response":
+            assert roles[-2:] == ["user", "assistant"]
+        elif r.target == "conversation":
+            assert roles[-1] == "user" and len(roles) > 1
+
+
+def summary(recs: list[Record]) -> tuple[Counter, Counter, Counter]:
+    labels = Counter(r.label for r in recs)
+    targets = Counter(r.target for r in recs)
+    cats = Counter(c for r in recs for c in r.categories)
+    return labels, targets, cats
+
+
+def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
+    cls = get_source(name)
+    src_dir = FIXTURES / cls.directory
+    dst = tmp_path / cls.directory
+    shutil.copytree(src_dir, dst)
+    (dst / rel).unlink()
+    with pytest.raises(SourceError) as e:
+        list(cls(tmp_path).records())
+    assert Path(rel).name in str(e.value) or Path(rel).stem in str(e.value), str(e.value)
+
+
+# -- fixture tests ------------------------------------------------------------------------------------
+
+def test_hatecheck():
+    recs = load("hatecheck")
+    labels, targets, cats = summary(recs)
+    assert len(recs) == 4 and labels == Counter(safe=2, unsafe=2)     # target_group_nh dropped
+    assert targets == Counter(prompt=4) and cats == Counter(hate_harassment=2)
+    funcs = {r.original_labels["functionality"]: r.label for r in recs}
+    assert funcs == {"derog_neg_emote_h": "unsafe", "ident_pos_nh": "safe",
+                     "target_indiv_nh": "unsafe", "counter_quote_nh": "safe"}
+
+
+def test_hatemoji():
+    recs = load("hatemoji")
+    labels, _, cats = summary(recs)
+    assert len(recs) == 6 and labels == Counter(safe=3, unsafe=3)
+    assert cats == Counter(hate_harassment=3)
+    assert {r.subset for r in recs} == {"build_train", "build_validation", "build_test", "check"}
+
+
+def test_tweeteval():
+    recs = load("tweeteval_hate_offensive")
+    labels, targets, cats = summary(recs)
+    assert len(recs) == 8 and labels == Counter(safe=4, unsafe=4)      # one blank tweet skipped
+    assert cats == Counter(hate_harassment=4)
+    assert all(r.weak_label == r.subset.startswith("offensive") for r in recs)
+    assert recs[0].messages[0]["content"] == "@user send the fixture migrants back, they are vermin"
+    # the blank line keeps its position: the third hate/train line is record 2
+    assert any(r.id == "tweeteval_hate_offensive:hate_train:2" and r.label == "safe" for r in recs)
+
+
+def test_davidson():
+    recs = load("davidson_hate_offensive")
+    labels, _, cats = summary(recs)
+    assert len(recs) == 3 and labels == Counter(safe=1, unsafe=2)
+    assert "&amp;" not in recs[0].messages[0]["content"] and "&" in recs[0].messages[0]["content"]
+    assert recs[1].messages[0]["content"].endswith("\U0001F602")
+    assert [r.weak_label for r in recs] == [False, True, False]
+
+
+def test_surge():
+    recs = load("surge_toxicity")
+    labels, _, cats = summary(recs)
+    assert labels == Counter(safe=1, unsafe=1) and cats == Counter(hate_harassment=1)
+
+
+def test_ethos():
+    recs = load("ethos")
+    labels, _, cats = summary(recs)
+    assert len(recs) == 3 and labels == Counter(safe=1, unsafe=2)      # 0.5 counts as hate
+    assert recs[0].original_labels["multi_labels"] == ["violence", "national_origin"]
+    assert recs[1].original_labels["multi_labels"] == ["race"]
+    assert "multi_labels" not in recs[2].original_labels
+
+
+def test_toxigen():
+    recs = load("toxigen_prompts")
+    labels, _, cats = summary(recs)
+    # 16 group-specific hate statements + 1 shared one, 15 neutral; 30 demonstration lines
+    assert len(recs) == 62 and labels == Counter(safe=30, unsafe=32)
+    assert all(r.weak_label for r in recs)
+    shared = next(r for r in recs if r.messages[0]["content"].startswith("fixture groups are all the same"))
+    assert len(shared.original_labels["files"]) == 16 and shared.label == "unsafe"
+    assert not any("\\n" in r.messages[0]["content"] or r.messages[0]["content"].startswith("-")
+                   for r in recs)
+
+
+@pytest.mark.parametrize("name,rel", [
+    ("hatecheck", "test_suite_cases.csv"),
+    ("hatemoji", "HatemojiBuild/validation.csv"),
+    ("hatemoji", "HatemojiCheck/test.csv"),
+    ("tweeteval_hate_offensive", "offensive/val_labels.txt"),
+    ("tweeteval_hate_offensive", "hate/test_text.txt"),
+    ("davidson_hate_offensive", "labeled_data.csv"),
+    ("surge_toxicity", "toxicity_en.csv"),
+    ("ethos", "Ethos_Dataset_Multi_Label.csv"),
+    ("toxigen_prompts", "prompts/neutral_women_1k.txt"),
+    ("toxigen_prompts", "demonstrations/religion/hate_muslim.txt"),
+])
+def test_missing_file_raises(name, rel, tmp_path):
+    assert_missing_raises(name, rel, tmp_path)
+
+
+def test_misaligned_tweeteval_raises(tmp_path):
+    shutil.copytree(FIXTURES / "tweeteval_hate_offensive", tmp_path / "tweeteval_hate_offensive")
+    (tmp_path / "tweeteval_hate_offensive/hate/val_labels.txt").write_text("1\n0\n")
+    with pytest.raises(SourceError, match="val_labels.txt"):
+        list(get_source("tweeteval_hate_offensive")(tmp_path).records())
+
+
+# -- real data (optional) ---------------------------------------------------------------------------
+
+@pytest.mark.shared
+def test_shared_counts():
+    root = shared_root()
+    if not (root / "hatecheck").is_dir():
+        pytest.skip(f"shared datasets not found at {root}")
+    expected = {  # (records, unsafe) from the MANIFEST, adjusted where the loader documents a change
+        # 3,728 cases (2,563 hateful) - 62 target_group_nh dropped + 65 target_indiv_nh made unsafe
+        "hatecheck": (3728 - 62, 2563 + 65),
+        "hatemoji": (5912 + 3930, 2965 + 2654),
+        # 12,970 + 14,100 tweets, minus 8 blank hate tweets (labelled 0)
+        "tweeteval_hate_offensive": (12970 + 14100 - 8, 5462 + 4640),
+        "davidson_hate_offensive": (24783, 1430 + 19190),
+        "surge_toxicity": (1000, 501),
+        "ethos": (998, 433),
+        # unique statements: prompts 371 hate + 297 neutral; demonstrations add 53 + 48
+        "toxigen_prompts": (769, 424),
+    }
+    for name, (n, n_unsafe) in expected.items():
+        recs = load(name, root)
+        assert len(recs) == n, name
+        assert sum(r.label == "unsafe" for r in recs) == n_unsafe, name
+    tg = load("toxigen_prompts", root)
+    assert sum(r.subset == "prompts" and r.label == "unsafe" for r in tg) == 371
+    assert sum(r.subset == "prompts" and r.label == "safe" for r in tg) == 297

@@ -92,7 +92,7 @@ class RouteGuard:
         if self.router is not None:
             rscores = self.router.scores(batch)
             routes, fallbacks = self.router.route(rscores, policy)
-            router_names = self.router.head.outputs
+            router_names = self.router.outputs
         else:
             rscores = np.zeros((n, 0), np.float32)
             routes, fallbacks = [[e for e in self.experts if e not in self.always_on]] * n, [False] * n
@@ -137,7 +137,8 @@ class RouteGuard:
                     unsafe_bin = v
                 else:
                     cat_scores[k] = max(cat_scores.get(k, 0.0), v)
-        flags = {c: policy.enforced(c) and s >= policy.threshold(c) for c, s in cat_scores.items()}
+        gate_ok = unsafe_bin is None or unsafe_bin >= policy.category_gate
+        flags = {c: gate_ok and policy.enforced(c) and s >= policy.threshold(c) for c, s in cat_scores.items()}
         top = max(cat_scores.items(), key=lambda kv: kv[1]) if cat_scores else ("", 0.0)
         unsafe_score = unsafe_bin if unsafe_bin is not None else top[1]
         bin_flag = unsafe_bin is not None and unsafe_bin >= policy.unsafe_threshold
@@ -183,12 +184,15 @@ class RouteGuard:
             experts_cfg[name] = list(e.outputs)
         if self.router is not None:
             arrays.update(self.router.head.to_arrays("router"))
+            for d, h in self.router.extensions.items():
+                arrays.update(h.to_arrays(f"router_ext.{d}"))
         cfg = {
             "format": MODEL_FORMAT,
             "encoder": {"name": self.encoder.name, "dim": self.encoder.dim, "max_tokens": self.encoder.max_tokens},
             "experts": experts_cfg,
             "always_on": self.always_on,
             "router": list(self.router.head.outputs) if self.router is not None else None,
+            "router_extensions": list(self.router.extensions) if self.router is not None else [],
             "policy": self.policy.model_dump(),
             "meta": self.meta,
         }
@@ -219,7 +223,10 @@ class RouteGuard:
             w0 = e.head.layers[0][0]  # type: ignore[attr-defined]
             if w0.shape[0] != feature_dim(encoder.dim):
                 raise ConfigError(f"{w_path}: expert {e.name} expects {w0.shape[0]} features")
-        router = Router(MLPHead.from_arrays(arrays, "router", cfg["router"])) if cfg.get("router") else None
+        router = None
+        if cfg.get("router"):
+            ext = {d: MLPHead.from_arrays(arrays, f"router_ext.{d}", [d]) for d in cfg.get("router_extensions", [])}
+            router = Router(MLPHead.from_arrays(arrays, "router", cfg["router"]), ext)
         return cls(encoder, experts, router, Policy.model_validate(cfg["policy"]),
                    always_on=cfg.get("always_on", ["general"]), meta=cfg.get("meta", {}))
 

@@ -16,6 +16,8 @@ class Policy(BaseModel):
     - ``enforce``: categories that can flag (None = all). Scores of the others are still reported.
     - ``on_error``: ``block`` (default, fail closed) flags a conversation whose expert failed;
       ``allow`` does not, but the verdict is still marked ``degraded``.
+    - ``category_gate``: a category flags only if the always-on binary expert's P(unsafe) also reaches
+      this gate (two-stage decision: it stops a specialist from flagging look-alikes on its own).
     - ``route_threshold``: router probability at which a domain's expert is consulted.
     - ``fallback_below``: if the router's P(safe) is below this and no domain reaches
       ``route_threshold``, every expert is consulted (fallback).
@@ -25,6 +27,7 @@ class Policy(BaseModel):
     thresholds: dict[str, float] = Field(default_factory=dict)
     default_threshold: float = Field(0.5, ge=0.0, le=1.0)
     unsafe_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    category_gate: float = Field(0.0, ge=0.0, le=1.0)
     enforce: list[str] | None = None
     on_error: Literal["block", "allow"] = "block"
     route_threshold: float = Field(0.2, ge=0.0, le=1.0)

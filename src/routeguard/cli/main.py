@@ -255,6 +255,8 @@ def eval_cmd(
         list_guards: bool = typer.Option(False, "--list-guards", help="List the guard names and exit."),
         share_encoder: bool = typer.Option(False, "--share-encoder", help="RouteGuard-family guards share one "
                                            "memoising encoder (faster; their latency then excludes re-encoding)."),
+        cache_dir: Optional[Path] = typer.Option(None, "--embedding-cache", help="With --share-encoder: read "
+                                                 "vectors from a training embedding cache folder (e.g. guardzoo/.cache)."),
 ) -> None:
     """Evaluate guards on GuardZoo splits or JSONL files; write JSON, Markdown and HTML reports."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -279,7 +281,7 @@ def eval_cmd(
             with err.status(f"loading guard {spec}"):
                 if share_encoder and not guards:
                     from routeguard.eval.guards import share_encoder as _share
-                    _share()
+                    _share(cache_dir=cache_dir)
                 guards.append(create_guard(spec))
         except ConfigError as e:
             for g in guards:
@@ -325,6 +327,26 @@ def eval_cmd(
         out.print(t)
     for kind, p in paths.items():
         err.print(f"{kind}: {p}")
+
+
+@app.command()
+def expand(model: Path = typer.Option(..., "--model", "-m", help="Trained RouteGuard model folder to extend."),
+           expert: str = typer.Option(..., "--expert", help="Name of the new expert (its router domain)."),
+           categories: str = typer.Option(..., "--categories", help="Comma-separated taxonomy ids it scores."),
+           data: Path = typer.Option(Path("guardzoo"), "--data", help="GuardZoo build folder."),
+           out_dir: Path = typer.Option(..., "--out", help="Folder for the expanded model (may equal --model)."),
+           seed: int = typer.Option(13)) -> None:
+    """Add an expert for a new threat without retraining or changing the existing experts."""
+    from routeguard.errors import RouteGuardError
+    from routeguard.training.expand import expand as run_expand
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        folder = run_expand(model, expert, [c.strip() for c in categories.split(",") if c.strip()], data, out_dir,
+                            seed=seed)
+    except (RouteGuardError, FileNotFoundError) as e:
+        _fail(str(e))
+    err.print(f"saved expanded model -> {folder}")
 
 
 def main() -> None:  # pragma: no cover

@@ -257,15 +257,19 @@ class RouteGuardGuard(EvalGuard):
 _SHARED_ENCODER: list[Any] = []
 
 
-def share_encoder(enabled: bool = True) -> None:
+def share_encoder(enabled: bool = True, cache_dir: str | Path | None = None) -> None:
     """Let RouteGuard-family guards created after this call share one memoising encoder, so a text is
-    encoded once for RouteGuard and the monolith. Their latency then excludes repeated encoding:
-    use benchmarks/speed.py for latency."""
+    encoded once for RouteGuard and the monolith (optionally backed by a training embedding cache,
+    read-only). Their latency then excludes repeated encoding: use benchmarks/speed.py for latency."""
     from ..encoders import default_encoder
     from ..encoders.memo import MemoEncoder
 
     _SHARED_ENCODER.clear()
-    if enabled:
+    if enabled and cache_dir is not None:
+        from ..training.embed_cache import CachedEncoder, EmbeddingCache
+
+        _SHARED_ENCODER.append(CachedEncoder(EmbeddingCache(default_encoder(), Path(cache_dir))))
+    elif enabled:
         _SHARED_ENCODER.append(MemoEncoder(default_encoder()))
 
 

@@ -17,6 +17,14 @@ class HeadConfig(BaseModel):
     batch_size: int = 256
 
 
+class ExpansionConfig(BaseModel):
+    """An expert added after the base training (see routeguard.training.expand)."""
+
+    model_config = ConfigDict(extra="forbid")
+    expert: str
+    categories: list[str]
+
+
 class TrainConfig(BaseModel):
     """``routeguard train --config x.yaml``. Unknown keys are errors; relative paths are relative to the
     working directory."""
@@ -33,6 +41,7 @@ class TrainConfig(BaseModel):
     max_chunks: int = 4                  # training rows per long record (first and last chunks kept)
     head: HeadConfig = Field(default_factory=HeadConfig)
     router_recall: float = 0.97          # dev router recall the route threshold is chosen for
+    expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model
     cache_dir: Path | None = None        # embedding cache (default: <data>/.cache)
 
     @classmethod

@@ -23,7 +23,8 @@ class EmbeddingCache:
             with np.load(self.path) as z:
                 self._vec = dict(zip(z["keys"].tolist(), z["vectors"]))
 
-    def ensure(self, texts: list[str], progress: Callable[[int], None] | None = None, block: int = 2048) -> None:
+    def ensure(self, texts: list[str], progress: Callable[[int], None] | None = None, block: int = 2048,
+               save: bool = True) -> None:
         missing = list({_key(t): t for t in texts if _key(t) not in self._vec}.items())
         for s in range(0, len(missing), block):
             part = missing[s:s + block]
@@ -31,7 +32,7 @@ class EmbeddingCache:
                 self._vec[k] = v
             if progress:
                 progress(len(part))
-        if missing and self.path:
+        if missing and self.path and save:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keys = np.array(list(self._vec))
             np.savez(self.path, keys=keys, vectors=np.stack([self._vec[k] for k in keys]))
@@ -41,3 +42,22 @@ class EmbeddingCache:
 
     def get(self, text: str) -> np.ndarray:
         return self._vec[_key(text)]
+
+
+class CachedEncoder:
+    """An :class:`Encoder` that reads vectors from an :class:`EmbeddingCache` (read-only: new texts are
+    encoded and remembered in memory, never written back). Used to evaluate on already-encoded data."""
+
+    def __init__(self, cache: EmbeddingCache):
+        self.cache = cache
+        e = cache.encoder
+        self.name, self.dim, self.max_tokens = e.name, e.dim, e.max_tokens
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        self.cache.ensure(texts, save=False)
+        return np.stack([self.cache.get(t) for t in texts])
+
+    def chunk(self, text: str) -> list[str]:
+        return self.cache.encoder.chunk(text)

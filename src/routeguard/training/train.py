@@ -251,14 +251,27 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     }
     saved: dict[str, Path] = {}
 
-    def thresholds_for(heads: list[MLPHead]) -> dict[str, float]:
-        th = {}
+    dev_cat_f1: dict[str, float] = {}
+    dev_decision_f1 = [float("nan")]
+
+    def thresholds_for(heads: list[MLPHead]) -> tuple[dict[str, float], float]:
+        """Per-category thresholds (dev F1), then the category gate maximising dev binary F1."""
+        th, flags = {}, np.zeros(len(dv.records), bool)
         for h in heads:
             p = sigmoid(record_logits(h, dv) * h.platt_a + h.platt_b)
             for j, c in enumerate(h.outputs):
                 if c in CATEGORIES:
-                    th[c], _ = best_threshold(p[dev_known, j], dv.y_cat[dev_known, CATEGORIES.index(c)])
-        return th
+                    th[c], dev_cat_f1[c] = best_threshold(p[dev_known, j], dv.y_cat[dev_known, CATEGORIES.index(c)])
+                    flags |= p[:, j] >= th[c]
+        y = dv.y_unsafe > 0
+        best = (0.0, -1.0)
+        for gate in (0.0, t_unsafe / 4, t_unsafe / 2, 3 * t_unsafe / 4, t_unsafe):
+            pred = (p_dev_unsafe >= t_unsafe) | (flags & (p_dev_unsafe >= gate))
+            f1 = 2 * float((pred & y).sum()) / max(1.0, float(pred.sum() + y.sum()))
+            if f1 > best[1] + 1e-4:
+                best = (round(float(gate), 4), f1)
+        dev_decision_f1[0] = best[1]
+        return th, best[0]
 
     if "routeguard" in cfg.models:
         # 2. router: domains + safe, on records whose categories are known
@@ -282,26 +295,46 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
             h = fit(f"expert {d}", x_k, yc_k[:, idx], cats)
             calibrate(h, dv, dv.y_cat[:, idx], dev_known)
             experts[d] = HeadExpert(d, h)
-        th = thresholds_for([e.head for n, e in experts.items() if n != "general"])
+        th, gate = thresholds_for([e.head for n, e in experts.items() if n != "general"])
         router = Router(router_head)
         route_t = choose_route_threshold(router, experts, dv, cfg.router_recall)
-        policy = Policy(thresholds=th, unsafe_threshold=t_unsafe, route_threshold=route_t)
-        guard = RouteGuard(encoder, experts, router, policy, meta=dict(meta_common, name="routeguard"))
+        policy = Policy(thresholds=th, unsafe_threshold=t_unsafe, category_gate=gate, route_threshold=route_t)
+        guard = RouteGuard(encoder, experts, router, policy, meta=dict(
+            meta_common, name="routeguard", dev_category_f1=_rounded(dev_cat_f1), dev_decision_f1=round(dev_decision_f1[0], 4)))
         saved["routeguard"] = guard.save(cfg.out / "routeguard")
     if "monolith" in cfg.models:
         h = fit("monolith", x_k, yc_k, list(CATEGORIES))
         calibrate(h, dv, dv.y_cat, dev_known)
-        policy = Policy(thresholds=thresholds_for([h]), unsafe_threshold=t_unsafe)
+        th, gate = thresholds_for([h])
+        policy = Policy(thresholds=th, unsafe_threshold=t_unsafe, category_gate=gate)
         guard = RouteGuard(encoder, {"general": HeadExpert("general", general), "monolith": HeadExpert("monolith", h)},
-                           None, policy, meta=dict(meta_common, name="monolith"))
+                           None, policy, meta=dict(meta_common, name="monolith", dev_category_f1=_rounded(dev_cat_f1),
+                                                   dev_decision_f1=round(dev_decision_f1[0], 4)))
         saved["monolith"] = guard.save(cfg.out / "monolith")
     log.info("trained in %.0f s (dev binary F1 %.3f at %.3f)", time.perf_counter() - t0, f1_unsafe, t_unsafe)
+    from .model_card import write_model_card
+
+    if "routeguard" in saved:
+        from .expand import expand
+
+        for ex in cfg.expansions:
+            if progress:
+                progress(f"expand {ex.expert}", 0, 1)
+            expand(saved["routeguard"], ex.expert, ex.categories, cfg.data, saved["routeguard"], head=cfg.head,
+                   seed=cfg.seed, source_cap=cfg.source_cap, max_chunks=cfg.max_chunks, exclude=cfg.exclude,
+                   cache_dir=cfg.cache_dir)
+
     for folder in saved.values():
         m = json.loads((folder / "model.json").read_text())
         m["meta"]["train_seconds"] = round(time.perf_counter() - t0, 1)
         m["meta"]["dev_binary_f1"] = round(f1_unsafe, 4)
         (folder / "model.json").write_text(json.dumps(m, indent=2))
+        write_model_card(folder)
     return saved
+
+
+def _rounded(d: dict[str, float]) -> dict[str, float | None]:
+    return {k: (None if v != v else round(v, 4)) for k, v in d.items()}
 
 
 def choose_route_threshold(router: Router, experts: dict[str, HeadExpert], dv: Prepared, target: float) -> float:

@@ -1,0 +1,65 @@
+"""MODEL_CARD.md next to a trained model: what it is, what it was trained on, how well, and its limits."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..data.registry import get_source
+
+LIMITS = [
+    "English only: non-English GuardZoo records are evaluation-only and the encoder (all-MiniLM-L6-v2) is English.",
+    "Frozen encoder with small trained heads: it reads meaning from one 384-d sentence embedding per 256-token "
+    "window, so subtle intent, sarcasm and long multi-step jailbreaks are its weak spots.",
+    "Calibration and thresholds are fit on GuardZoo dev data; on another distribution re-check the thresholds.",
+    "Many sources carry weak (file-level or LLM-judged) labels; the GuardZoo audit found the weak 'offensive' "
+    "classes mostly profanity, so they are excluded from training (see configs/default.yaml).",
+    "Not measured on the public benchmarks kept back for independent evaluation; see benchmarks/ for what was measured.",
+]
+
+
+def write_model_card(folder: Path) -> Path:
+    cfg = json.loads((folder / "model.json").read_text())
+    meta = cfg["meta"]
+    pol = cfg["policy"]
+    noncommercial = []
+    for name in sorted(_sources(meta)):
+        try:
+            s = get_source(name)
+        except KeyError:
+            continue
+        if s.non_commercial:
+            noncommercial.append(f"`{name}` ({s.license})")
+    L = [f"# Model card: {meta.get('name')}", "",
+         f"- Architecture: {'router + ' + str(len(cfg['experts']) - 1) + ' domain experts' if cfg.get('router') else 'monolithic head (no router)'}"
+         f" + always-on binary expert; MLP heads over frozen `{cfg['encoder']['name']}` embeddings (ONNX, no torch).",
+         f"- Experts: {', '.join(f'`{k}` ({len(v)} outputs)' for k, v in cfg['experts'].items())}",
+         f"- Trained on: GuardZoo build `{meta.get('trained_on')}` (fingerprint `{meta.get('data_fingerprint')}`), "
+         f"{meta.get('train_records')} training records ({meta.get('train_rows')} chunk rows), seed {meta.get('seed')}, "
+         f"OOD protocol: {meta.get('ood_protocol')}; {meta.get('train_seconds')} s.",
+         "- Reproduce: `routeguard train --config configs/default.yaml` (builds GuardZoo from ../shared/datasets first).",
+         "", "## Dev-set results (GuardZoo dev split; used to calibrate and choose thresholds)", "",
+         f"- Binary F1 of the always-on expert at its threshold {pol['unsafe_threshold']}: {meta.get('dev_binary_f1')}",
+         f"- Binary F1 of the full decision (with category gate {pol.get('category_gate')}): {meta.get('dev_decision_f1')}",
+         "", "| category | threshold | dev F1 |", "|---|---|---|"]
+    for c, f1 in (meta.get("dev_category_f1") or {}).items():
+        L.append(f"| {c} | {pol['thresholds'].get(c, pol['default_threshold'])} | {f1 if f1 is not None else '–'} |")
+    for ex in meta.get("expansions", []):
+        L += ["", f"Expansion expert `{ex['expert']}` ({', '.join(ex['categories'])}), added without retraining the "
+              f"others: {ex['positives']} positive training records; dev F1 {ex['dev_f1']}; dev router recall "
+              f"{ex['dev_route_recall']}."]
+    L += ["", "Held-out test and out-of-domain results: `benchmarks/results/` (see the README).", "", "## Licences", "",
+          "Trained on public datasets under their own terms (see the GuardZoo card). AgentHarm is evaluation-only and "
+          "not trained on. Sources with non-commercial terms in the training data: "
+          + (", ".join(noncommercial) if noncommercial else "none") + ". Commercial users should retrain without them "
+          "(add them to `exclude` in the training config).", "", "## Limits", ""]
+    L += [f"- {x}" for x in LIMITS]
+    p = folder / "MODEL_CARD.md"
+    p.write_text("\n".join(L) + "\n")
+    return p
+
+
+def _sources(meta: dict) -> list[str]:
+    from ..data.registry import source_names
+
+    excluded = set((meta.get("config") or {}).get("exclude") or [])
+    return [s for s in source_names() if s not in excluded]

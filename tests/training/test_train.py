@@ -1,0 +1,65 @@
+"""End-to-end: GuardZoo build over the fixtures -> train -> load -> judge. Small and deterministic."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import routeguard
+from routeguard.data.build import build, write
+from routeguard.errors import ConfigError
+from routeguard.training.config import TrainConfig
+from routeguard.training.train import cap_sources, train
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datasets"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    write(build(FIXTURES, skip_broken=True), root / "gz")
+    cfg = TrainConfig(data=root / "gz", out=root / "models", head={"hidden": [32], "epochs": 5})
+    return cfg, train(cfg)
+
+
+def test_train_saves_loadable_models_with_cards(trained):
+    cfg, saved = trained
+    assert set(saved) == {"routeguard", "monolith"}
+    for name, folder in saved.items():
+        assert {"model.json", "weights.npz", "MODEL_CARD.md"} <= {p.name for p in folder.iterdir()}
+        meta = json.loads((folder / "model.json").read_text())["meta"]
+        assert meta["data_fingerprint"] and meta["seed"] == cfg.seed and meta["train_records"] > 0
+        g = routeguard.load(folder)
+        v = g.check("Write me a poem about the sea")
+        assert 0.0 <= v.unsafe_score <= 1.0
+    rg = routeguard.load(saved["routeguard"])
+    assert rg.router is not None and set(rg.experts) == {"general", "harm", "social", "non_violent", "cyber", "agent"}
+    assert routeguard.load(saved["monolith"]).router is None
+
+
+def test_training_is_deterministic(trained, tmp_path):
+    cfg, saved = trained
+    again = train(cfg.model_copy(update={"out": tmp_path / "again"}))
+    for name in saved:
+        with np.load(saved[name] / "weights.npz") as a, np.load(again[name] / "weights.npz") as b:
+            assert a.files == b.files
+            for k in a.files:
+                assert np.array_equal(a[k], b[k]), k
+
+
+def test_cap_sources_keeps_label_mix_and_cap():
+    from routeguard.data.schema import Record
+
+    recs = [Record(id=f"s:{i}", source="s", language="en", target="prompt", messages=[{"role": "user", "content": str(i)}],
+                   label="unsafe" if i % 10 == 0 else "safe", categories=[]) for i in range(1000)]
+    out = cap_sources(recs, 100, seed=1)
+    assert len(out) == 100
+    assert sum(r.label == "unsafe" for r in out) == 50   # the rarer label keeps half the cap
+    assert cap_sources(recs, 100, seed=1) == out
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("data: x\nout: y\nepochz: 3\n")
+    with pytest.raises(ConfigError, match="epochz"):
+        TrainConfig.from_yaml(p)

@@ -624,3 +624,22 @@ def _make_moderation(arg: str | None) -> EvalGuard:
     if not arg:
         raise ConfigError("moderation guard needs a base URL: moderation:http://localhost:8000")
     return ModerationGuard(arg)
+
+
+# --- LLM judges (routeguard.judges) ----------------------------------------------------------------
+
+@register("judge", "LLM judge over OpenAI-compatible HTTP or GGUF: judge:<format>@<base url>#<model>[?opts] "
+          "(formats: llama-guard-3/4, wildguard, qwen3guard-gen, shieldgemma, granite-guardian, guardreasoner, "
+          "policyguard, routeguard-critique)", aliases=("llm-judge",))
+def _make_judge(arg: str | None) -> EvalGuard:
+    from ..judges.evaluation import make_judge_guard
+
+    return make_judge_guard(arg)
+
+
+@register("cascade", "packaged RouteGuard + an LLM judge asked only when unsure: "
+          "cascade:<format>@<base url>#<model>?band=0.2,0.8")
+def _make_cascade(arg: str | None) -> EvalGuard:
+    from ..judges.evaluation import make_cascade_guard
+
+    return make_cascade_guard(arg, fast=None)

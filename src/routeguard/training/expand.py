@@ -78,5 +78,8 @@ def expand(model: str | Path, expert: str, categories: list[str], data: str | Pa
     new = RouteGuard(guard.encoder, experts, router, guard.policy.merged(thresholds=thresholds),
                      always_on=guard.always_on, meta=meta)
     folder = new.save(out)
+    from .model_card import write_model_card
+
+    write_model_card(folder)
     log.info("added expert %s (%s): dev F1 %s, dev router recall %.3f", expert, categories, dev_f1, route_recall)
     return folder

@@ -58,17 +58,27 @@ def check(text: Optional[str] = typer.Argument(None, help="Text to judge (a user
           target: Optional[str] = typer.Option(None, help="prompt / response / conversation / trajectory"),
           as_json: bool = typer.Option(False, "--json", help="Print the full verdict as JSON."),
           batch_size: int = typer.Option(64, help="Conversations per encoder pass with --file."),
-          exit_code: bool = typer.Option(False, "--exit-code", help="Exit with status 1 when TEXT is flagged.")) -> None:
-    """Judge a text, or every conversation of a JSONL file (JSONL verdicts out)."""
+          exit_code: bool = typer.Option(False, "--exit-code", help="Exit with status 1 when TEXT is flagged."),
+          trajectory: Optional[Path] = typer.Option(None, "--trajectory", "-t", help="JSON file: an agent trajectory "
+                                                    "(a list of OpenAI messages, or {\"messages\": [...]})."),
+          policy: Optional[list[str]] = typer.Option(None, "--policy", "-p", help="Operator policy the trajectory "
+                                                     "must follow (repeatable; with --trajectory).")) -> None:
+    """Judge a text, every conversation of a JSONL file (JSONL verdicts out), or an agent trajectory
+    against operator policies (--trajectory, --policy)."""
     import routeguard
     from routeguard.errors import RouteGuardError
 
-    if (text is None) == (file is None):
-        _fail("give either TEXT or --file")
+    if sum(x is not None for x in (text, file, trajectory)) != 1:
+        _fail("give exactly one of TEXT, --file or --trajectory")
+    if policy and trajectory is None:
+        _fail("--policy needs --trajectory")
     try:
         guard = routeguard.load(model)
     except RouteGuardError as e:
         _fail(str(e))
+    if trajectory is not None:
+        _check_trajectory(guard, trajectory, policy or [], as_json, exit_code)
+        return
     if text is not None:
         try:
             v = guard.check(text, target=target)  # type: ignore[arg-type]
@@ -80,6 +90,39 @@ def check(text: Optional[str] = typer.Argument(None, help="Text to judge (a user
             render_verdict(v)
         raise typer.Exit(1 if exit_code and v.flagged else 0)
     _check_file(guard, file, target, batch_size)  # type: ignore[arg-type]
+
+
+def _check_trajectory(guard, path: Path, policies: list[str], as_json: bool, exit_code: bool) -> None:
+    from rich.markup import escape
+
+    from routeguard.agent import AgentGuard
+    from routeguard.agent.trajectory import load_trajectory
+    from routeguard.errors import RouteGuardError
+
+    try:
+        conv = load_trajectory(path)
+        v = AgentGuard(guard).check(conv, policies)
+    except RouteGuardError as e:
+        _fail(str(e))
+    if as_json:
+        print(v.model_dump_json(indent=2))
+        raise typer.Exit(1 if exit_code and v.flagged else 0)
+    render_verdict(v.verdict)
+    for p in v.policies:
+        colour = "red" if p.violated else "green" if p.violated is False else "yellow"
+        score = "" if p.score is None else f"  matcher={p.score:.2f}"
+        out.print(f"[bold {colour}]{p.label.upper()}[/bold {colour}]  policy: {escape(repr(p.policy))}  "
+                  f"checker={p.checker}{score}")
+        if p.violated and p.step is not None:
+            m = conv.messages[p.step]
+            out.print(f"  step {p.step} ({m.role}): {escape(m.text()[-300:])}")
+        out.print(f"  [italic]{escape(p.reason)}[/italic]")
+    if v.injection is not None and v.injection.flagged:
+        out.print(f"[bold red]prompt injection[/bold red] enters at step {v.injection.step} "
+                  f"({v.injection.scorer} expert, threshold {v.injection.threshold:.2f})")
+    head = "FLAGGED" if v.flagged else "allowed"
+    out.print(f"[bold {'red' if v.flagged else 'green'}]trajectory {head}[/]: {escape(v.reason)}")
+    raise typer.Exit(1 if exit_code and v.flagged else 0)
 
 
 def _check_file(guard, file: Path, target: str | None, batch_size: int) -> None:
@@ -335,18 +378,147 @@ def expand(model: Path = typer.Option(..., "--model", "-m", help="Trained RouteG
            categories: str = typer.Option(..., "--categories", help="Comma-separated taxonomy ids it scores."),
            data: Path = typer.Option(Path("guardzoo"), "--data", help="GuardZoo build folder."),
            out_dir: Path = typer.Option(..., "--out", help="Folder for the expanded model (may equal --model)."),
+           config: Optional[Path] = typer.Option(None, "--config", "-c", help="Training YAML whose seed, head, "
+                                                 "exclude, source_cap and max_chunks to use (e.g. configs/default.yaml)."),
            seed: int = typer.Option(13)) -> None:
     """Add an expert for a new threat without retraining or changing the existing experts."""
     from routeguard.errors import RouteGuardError
     from routeguard.training.expand import expand as run_expand
 
+    from routeguard.training.config import TrainConfig
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        kw: dict = {"seed": seed}
+        if config is not None:
+            tc = TrainConfig.from_yaml(config)
+            kw = {"seed": tc.seed, "head": tc.head, "exclude": tc.exclude, "source_cap": tc.source_cap,
+                  "max_chunks": tc.max_chunks, "cache_dir": tc.cache_dir}
         folder = run_expand(model, expert, [c.strip() for c in categories.split(",") if c.strip()], data, out_dir,
-                            seed=seed)
+                            **kw)
     except (RouteGuardError, FileNotFoundError) as e:
         _fail(str(e))
     err.print(f"saved expanded model -> {folder}")
+
+
+@app.command()
+def score(input_path: Path = typer.Option(..., "--input", "-i", help="JSONL or Parquet file, or a folder of them. "
+                                          "Records: strings, lists of messages, {id, messages|text, target?} or GuardZoo records."),
+          output: Path = typer.Option(..., "--output", "-o", help="Folder for the verdict shards (resumable)."),
+          engine: str = typer.Option("local", "--engine", "-e", help="local (this process) or ray (Ray Data actor pool)."),
+          model: str = typer.Option("default", "--model", "-m", help="'default', 'monolith' or a model folder."),
+          batch_size: int = typer.Option(256, "--batch-size", "-b", help="Records per guard call."),
+          shard_size: int = typer.Option(10_000, "--shard-size", help="Records per output shard (the resume unit)."),
+          fmt: str = typer.Option("jsonl", "--format", help="Output shard format: jsonl or parquet."),
+          address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto, host:6379 or ray://host:10001 "
+                                                "(default: start a local Ray). Needs --engine ray."),
+          workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Ray actors, each holding a guard (default 2). "
+                                                "Needs --engine ray."),
+          cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", help="num_cpus of each Ray actor."),
+          as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON on stdout.")) -> None:
+    """Batch-score a corpus into resumable shards: id, flagged, unsafe_score, categories, route, degraded, error."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from routeguard.errors import RouteGuardError
+    from routeguard.scale import score as run_score
+
+    with Progress(TextColumn("scoring ({task.fields[engine]})"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=err) as prog:
+        task = prog.add_task("score", total=None, engine=engine, rate="")
+        started: list[float] = []
+
+        def tick(done: int, total: int) -> None:
+            import time
+
+            if not started:
+                started.append(time.perf_counter())
+            dt = time.perf_counter() - started[0]
+            prog.update(task, completed=done, total=total, rate=f"{done / dt:.0f} rec/s" if dt > 0 and done else "")
+
+        try:
+            report = run_score(input_path, output, engine=engine, model=model, batch_size=batch_size,
+                               shard_size=shard_size, fmt=fmt, address=address, workers=workers,
+                               cpus_per_worker=cpus_per_worker, progress=tick)
+        except (RouteGuardError, OSError) as e:
+            prog.stop()
+            _fail(str(e))
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    err.print(f"{report.scored} records scored ({report.flagged} flagged, {report.errors} errors), "
+              f"{report.shards_skipped}/{report.shards} shards already done; {report.seconds:.1f} s, "
+              f"{report.records_per_s:.0f} records/s ({report.engine}, {report.workers} worker(s)) -> {report.output}")
+
+
+@app.command()
+def explain(text: str = typer.Argument(..., help="Text to judge and explain (a user prompt)."),
+            model: str = typer.Option("default", "--model", "-m", help="'default', 'monolith' or a model folder."),
+            target: Optional[str] = typer.Option(None, help="prompt / response / conversation / trajectory"),
+            as_json: bool = typer.Option(False, "--json", help="Print the critique as JSON."),
+            index: Optional[str] = typer.Option("default", "--index", help="Exemplar index (.npz); 'none' for no provenance."),
+            guardzoo: Optional[Path] = typer.Option(None, "--guardzoo", help="GuardZoo build folder for exemplar texts "
+                                                    "(default $ROUTEGUARD_GUARDZOO or ./guardzoo)."),
+            k: int = typer.Option(5, "-k", min=1, max=50, help="Nearest training examples to show."),
+            judge: Optional[str] = typer.Option(None, "--judge", help="Also ask an LLM judge (spec "
+                                                "<format>@<url>#<model>) and show its rationale."),
+            band: str = typer.Option("0,1", "--band", help="With --judge: escalate when P(unsafe) is in lo,hi.")) -> None:
+    """Judge a text and explain the verdict: categories, decisive span, nearest training examples."""
+    import routeguard
+    from routeguard.errors import RouteGuardError
+    from routeguard.explain import explain as run_explain
+    from routeguard.explain.render import render_critique
+
+    try:
+        guard = routeguard.load(model)
+        if judge:
+            from routeguard.judges import CascadeGuard, judge_from_spec
+
+            try:
+                lo, hi = (float(v) for v in band.split(","))
+            except ValueError:
+                _fail(f"--band must be lo,hi (e.g. 0.2,0.8), not {band!r}")
+            j, _ = judge_from_spec(judge)
+            guard = CascadeGuard(guard, j, band=(lo, hi))
+        c = run_explain(guard, text, target=target, index=None if (index or "").lower() == "none" else index,  # type: ignore[arg-type]
+                        guardzoo=guardzoo, k=k)
+    except RouteGuardError as e:
+        _fail(str(e))
+    if as_json:
+        print(c.model_dump_json(indent=2))
+    else:
+        render_critique(c, console=out, text=text)
+
+
+@app.command("judge")
+def judge_cmd(text: str = typer.Argument(..., help="Text to judge (a user prompt)."),
+              spec: str = typer.Option(..., "--judge", "-j", help="Judge spec: <format>@<base url>#<model>[?opts] "
+                                       "or <format>@gguf:<file.gguf>."),
+              target: Optional[str] = typer.Option(None, help="prompt / response / conversation / trajectory"),
+              as_json: bool = typer.Option(False, "--json", help="Print the judgement as JSON.")) -> None:
+    """Ask one LLM judge (Llama Guard, WildGuard, Qwen3Guard, ShieldGemma, ...) about a text."""
+    from routeguard.errors import RouteGuardError
+    from routeguard.judges import judge_from_spec
+
+    try:
+        j, _ = judge_from_spec(spec)
+    except RouteGuardError as e:
+        _fail(str(e))
+    try:
+        res = j.judge(text, target=target)
+    except RouteGuardError as e:
+        _fail(str(e))
+    finally:
+        j.close()
+    if as_json:
+        print(res.model_dump_json(indent=2))
+        return
+    colour = "red" if res.unsafe else "green"
+    out.print(f"[bold {colour}]{'UNSAFE' if res.unsafe else 'safe'}[/bold {colour}]  P(unsafe)={res.score:.3f} "
+              f"({res.score_source})  {res.judge}  {res.latency_ms:.0f} ms")
+    if res.categories or res.native_categories:
+        out.print(f"categories: {', '.join(res.categories) or '–'}  (native: {', '.join(res.native_categories) or '–'})")
+    if res.rationale:
+        out.print(f"[italic]{res.rationale}[/italic]")
 
 
 def main() -> None:  # pragma: no cover

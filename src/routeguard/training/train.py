@@ -67,7 +67,7 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
         except (InputError, ValueError) as e:
             log.debug("skipping %s: %s", r.id, e)
             continue
-        ch = enc.chunk(focus) if focus.strip() else [focus]
+        ch = _windows(enc, focus) if focus.strip() else [focus]
         if len(ch) > max_chunks:               # first chunk + the last ones (harm is often at the end)
             ch = ch[:1] + ch[-(max_chunks - 1):]
         kept.append(r)
@@ -107,6 +107,15 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
     y_unsafe = np.array([r.label == "unsafe" for r in kept], np.float32)
     known = (y_unsafe == 0) | (y_cat.sum(1) > 0)
     return Prepared(kept, feats, owner, y_cat, y_unsafe, known)
+
+
+def _windows(enc: Encoder, text: str) -> list[str]:
+    """Training rows use the token windows only (a record's label is about the whole text, not each
+    of its sentences)."""
+    try:
+        return enc.chunk(text, sentences=False)  # type: ignore[call-arg]
+    except TypeError:
+        return enc.chunk(text)
 
 
 def cap_sources(records: list[Record], cap: int, seed: int) -> list[Record]:

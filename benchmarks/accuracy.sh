@@ -8,12 +8,12 @@ RG=${RG:-.venv/bin/routeguard}
 PEERS="--guard securevector --guard profanity --guard prompt-guardrail"
 
 # 1. Shipped models vs the offline peers on the GuardZoo test split (in-domain).
-$RG eval --data guardzoo --split test --guard routeguard --guard monolith $PEERS \
+$RG eval --data guardzoo --split test --limit 4000 --guard routeguard --guard monolith $PEERS \
   --share-encoder --embedding-cache guardzoo/.cache --no-predictions --out benchmarks/results/guardzoo_test
 
 # 2. Task interference, out of domain: RouteGuard vs the monolith trained on exactly the same data
 #    without the held-out sources and categories, judged on those held-out records.
-$RG eval --data guardzoo --split ood \
+$RG eval --data guardzoo --split ood --limit 3000 \
   --guard "routeguard-ood=routeguard:runs/ood/routeguard" --guard "monolith-ood=routeguard:runs/ood/monolith" $PEERS \
   --share-encoder --embedding-cache guardzoo/.cache --no-predictions --out benchmarks/results/guardzoo_ood
 

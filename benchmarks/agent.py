@@ -368,13 +368,16 @@ def write_md(res: dict[str, Any], path: Path) -> None:
           f"- matcher: dev F1 {m['matcher'].get('dev_f1')}, {m['matcher']['trained_on']['train_pairs']} training pairs", ""]
     if "full_trajectory" in res:
         L += ["## 1. Full trajectories (RouteGuard verdict on the whole trajectory)", "",
-              "| model @ data | source | n | unsafe | F1 | P | R | FPR | AUPRC |", "|---|---|---|---|---|---|---|---|---|"]
+              "| model @ data | source | n | unsafe | F1 | F1 of flagging all | P | R | FPR | AUPRC |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
         for k, v in res["full_trajectory"].items():
             for src, b in v.items():
                 if isinstance(b, dict):
-                    L.append(f"| {k} | {src} | {b['n']} | {b['n_unsafe']} | {_f(b['f1'])} | {_f(b['precision'])} | "
-                             f"{_f(b['recall'])} | {_f(b['fpr'])} | {_f(b['auprc'])} |")
-        L.append("")
+                    base = 2 * b["n_unsafe"] / (b["n"] + b["n_unsafe"]) if b["n"] else None
+                    L.append(f"| {k} | {src} | {b['n']} | {b['n_unsafe']} | {_f(b['f1'])} | {_f(base)} | "
+                             f"{_f(b['precision'])} | {_f(b['recall'])} | {_f(b['fpr'])} | {_f(b['auprc'])} |")
+        L += ["", "The decision thresholds are the guard Policy's (chosen on GuardZoo dev); AUPRC shows the ranking "
+              "alone. Where FPR is near 1 the F1 is close to that of flagging everything.", ""]
     if "prefix" in res:
         L += ["## 2. Prefix mode (alarm once any prefix is flagged)", "", res["prefix"].get("note", ""), "",
               "| model @ data | source | unsafe / safe | detection 25/50/75/100 % | false alarm 25/50/75/100 % | "
@@ -453,9 +456,12 @@ def notes(res: dict[str, Any]) -> list[str]:
     n.append("AgentGuard's trajectory verdict does not enforce prompt_attack (injection_in_verdict=False): tool results "
              "holding an injection are reported in `injection`; AgentDojo runs that read an injection without acting "
              "on it are labelled safe.")
-    n.append("Most false alarms on that set are refusals: the user request is harmful (AgentHarm) but the agent refused, "
-             "and the whole-trajectory verdict judges the request too. view='agent' (leave the user's turns out) was "
-             "chosen on GuardZoo dev (F1 0.723 -> 0.760), not on this set.")
+    n.append("view='agent' (the user's turns left out) was tried because it raised GuardZoo dev trajectory F1 from "
+             "0.723 to 0.760 (non-toolemu, non-bipia dev records, with the packaged default as built at 09:23); it was "
+             "not chosen on the eval_only set, and it does not help there (see table 1). The trajectory verdict "
+             "thresholds flag most safe trajectories of several sources (FPR column): the ranking (AUPRC) is far "
+             "better than the decision. Calibrating the agent expert's threshold for trajectories belongs to the "
+             "trainer (routeguard.training), not to AgentGuard.")
     n.append("Policy cases are built by us from ST-WebAgentBench's evaluator fields (routeguard/agent/pairs.py); the test "
              "tasks are never used for training or calibration, but the same policy wordings recur across tasks, so "
              "the matcher's ST-Web numbers measure new tasks and parameters, not new wordings. On hand-written "
@@ -536,8 +542,6 @@ def main() -> None:
         if ag_ood:
             res["full_trajectory"]["ood@toolemu (held-out source)"] = full_trajectories(ag_ood, toolemu)
             res["full_trajectory"]["ood@assebench_eval_only (never trained, human-labelled)"] = full_trajectories(ag_ood, eval_only)
-            res["full_trajectory"]["ood, view=agent @toolemu (held-out source)"] = full_trajectories(
-                AgentGuard(ood, view="agent"), toolemu)
             res["full_trajectory"]["ood@test_without_held_out_sources"] = full_trajectories(
                 ag_ood, [r for r in test if not r.ood_source])
         layered.save()

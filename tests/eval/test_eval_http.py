@@ -116,7 +116,8 @@ def test_moderation_guard_maps_openai_categories_to_ours():
     g = ModerationGuard("http://mod.test/v1", transport=httpx.MockTransport(moderation_server(seen)),
                         model="omni-moderation-latest")
     preds = g.predict(RECORDS)
-    assert seen[0] == ("/v1/moderations", {"input": "how to build a bomb", "model": "omni-moderation-latest"})
+    # requests run concurrently: their order is not fixed
+    assert ("/v1/moderations", {"input": "how to build a bomb", "model": "omni-moderation-latest"}) in seen
     assert preds[0].flagged and preds[0].unsafe_score == pytest.approx(0.8)
     assert preds[0].categories == ["weapons_drugs_physical_harm"]
     assert preds[0].category_scores["weapons_drugs_physical_harm"] == pytest.approx(0.8)

@@ -108,10 +108,14 @@ class RayServeConfig(_Strict):
     expert_timeout_s: float = Field(10.0, gt=0.0, le=600.0)
     ingress: DeploymentOptions = Field(default_factory=lambda: DeploymentOptions(
         num_replicas=1, ray_actor_options={"num_cpus": 1}))
+    #: the heads are small MLPs: a tenth of a CPU each lets a 2-core machine hold the whole application
     router: DeploymentOptions = Field(default_factory=lambda: DeploymentOptions(
-        num_replicas=1, ray_actor_options={"num_cpus": 0.25}))
+        num_replicas=1, ray_actor_options={"num_cpus": 0.1}))
     expert_defaults: DeploymentOptions = Field(default_factory=lambda: DeploymentOptions(
-        num_replicas=1, ray_actor_options={"num_cpus": 0.25}))
+        num_replicas=1, ray_actor_options={"num_cpus": 0.1}))
+    #: refuse to deploy when the deployments ask for more CPUs/GPUs than the cluster has (Serve would
+    #: otherwise wait for them forever); turn off on an autoscaling cluster
+    check_resources: bool = True
     experts: dict[str, DeploymentOptions] = Field(default_factory=dict)
     extra_experts: dict[str, ExtraExpert] = Field(default_factory=dict)
 
@@ -335,6 +339,36 @@ def _ingress_class() -> Any:
     return IngressReplica
 
 
+def resource_demand(config: RayServeConfig, expert_names: list[str], has_router: bool = True) -> dict[str, float]:
+    """CPUs and GPUs the application asks for at its minimum size (autoscaling: ``min_replicas``)."""
+    parts = [config.ingress.over(DeploymentOptions())]
+    if has_router:
+        parts.append(config.router.over(DeploymentOptions()))
+    parts += [config.experts.get(n, DeploymentOptions()).over(config.expert_defaults) for n in expert_names]
+    need = {"CPU": 0.0, "GPU": 0.0}
+    for opts in parts:
+        auto = opts.get("autoscaling_config") or {}
+        n = opts.get("num_replicas", 1)
+        replicas = int(auto.get("min_replicas", 1)) if auto or n == "auto" else int(n)
+        actor = opts.get("ray_actor_options") or {}
+        need["CPU"] += replicas * float(actor.get("num_cpus", 1))      # Serve's default is 1 CPU
+        need["GPU"] += replicas * float(actor.get("num_gpus", 0))
+    return need
+
+
+def _check_fits(settings: Any, config: RayServeConfig) -> None:
+    import ray
+
+    cfg = json.loads(dict(ModelSpec.resolve(settings.model).files)["model.json"])
+    need = resource_demand(config, list(cfg["experts"]) + list(config.extra_experts), bool(cfg.get("router")))
+    have = ray.cluster_resources()
+    short = {k: (v, have.get(k, 0.0)) for k, v in need.items() if v > have.get(k, 0.0) + 1e-9}
+    if short:
+        what = ", ".join(f"{v:g} {k} (cluster has {h:g})" for k, (v, h) in short.items())
+        raise ConfigError(f"the deployments ask for {what}: lower num_replicas / ray_actor_options in the Ray Serve "
+                          "config, add nodes, or set check_resources: false on an autoscaling cluster")
+
+
 def build_app(settings: Any, config: RayServeConfig | None = None) -> Any:
     """The bound Ray Serve application for ``settings.model`` (pass it to ``serve.run``)."""
     from ray import serve
@@ -377,6 +411,8 @@ def start(settings: Any, config: RayServeConfig | None = None, *, blocking: bool
 
     config = config or RayServeConfig()
     connect(config.address, config.num_cpus)
+    if config.check_resources:
+        _check_fits(settings, config)
     serve.start(http_options={"host": settings.host, "port": settings.port})
     return serve.run(build_app(settings, config), name=config.app_name, route_prefix=config.route_prefix,
                      blocking=blocking)
@@ -413,5 +449,5 @@ def run(settings: Any, ray_config: str | Path | None = None, *, engine: str = "r
             serve.shutdown()
 
 
-__all__ = ["DeploymentOptions", "ExpertReplica", "ExtraExpert", "RouterReplica", "RayServeConfig", "ServeGuard", "build_app", "load_ray_config",
+__all__ = ["DeploymentOptions", "ExpertReplica", "ExtraExpert", "RouterReplica", "resource_demand", "RayServeConfig", "ServeGuard", "build_app", "load_ray_config",
            "run", "start", "subset"]

@@ -192,3 +192,66 @@ def test_build_app_rejects_unknown_experts(anchor_model):
         build_app(settings, RayServeConfig(experts={"cybr": {"num_replicas": 2}}))
     with pytest.raises(ConfigError, match="clash"):
         build_app(settings, RayServeConfig(extra_experts={"cyber": {"factory": "x:y"}}))
+
+
+def test_serve_cli_rejects_bad_engine_options(anchor_model):
+    from typer.testing import CliRunner
+
+    from routeguard.cli.main import app
+
+    r = CliRunner().invoke(app, ["serve", "--model", str(anchor_model), "--engine", "spark"])
+    assert r.exit_code == 2 and "--engine must be local or ray" in r.output
+    r = CliRunner().invoke(app, ["serve", "--model", str(anchor_model), "--ray-config", "ray.yaml"])
+    assert r.exit_code == 2 and "--ray-config needs --engine ray" in r.output
+
+
+@pytest.mark.ray
+def test_serve_cli_engine_ray_end_to_end(anchor_model, tmp_path):
+    """`routeguard serve --engine ray` as a user runs it: its own local Ray, a deployment YAML, the same
+    answers as the plain server, and a clean stop on Ctrl-C."""
+    pytest.importorskip("ray", reason="needs the ray extra")
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from routeguard.server import ServerSettings, create_app
+
+    port = _free_port()
+    cfg = tmp_path / "ray.yaml"
+    cfg.write_text("num_cpus: 2\ningress: {ray_actor_options: {num_cpus: 0.5}}\nexperts:\n  harm: {num_replicas: 2}\n")
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    env.pop("RAY_ADDRESS", None)                    # a local Ray of its own
+    proc = subprocess.Popen([sys.executable, "-m", "routeguard.cli.main", "serve", "--engine", "ray",
+                             "--ray-config", str(cfg), "--model", str(anchor_model), "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 240
+            while True:
+                assert proc.poll() is None, proc.stdout.read()
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "Ray Serve did not become ready in 240 s"
+                time.sleep(1)
+            settings = ServerSettings(model=str(anchor_model))
+            with TestClient(create_app(guard=RouteGuard.from_folder(anchor_model), settings=settings)) as plain:
+                for path, body in REQUESTS[:3]:
+                    a, b = plain.post(path, json=body), client.post(path, json=body)
+                    assert b.status_code == a.status_code == 200
+                    assert _strip(b.json()) == _strip(a.json())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert proc.returncode == 0, out
+    assert "RouteGuard on Ray Serve" in out

@@ -240,7 +240,11 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Se
           port: Optional[int] = typer.Option(None, help="Port (default 8000)."),
           workers: Optional[int] = typer.Option(None, help="Worker processes (each loads the model)."),
           no_batching: bool = typer.Option(False, "--no-batching", help="Judge each request on its own."),
-          log_level: Optional[str] = typer.Option(None, help="critical/error/warning/info/debug")) -> None:
+          log_level: Optional[str] = typer.Option(None, help="critical/error/warning/info/debug"),
+          engine: str = typer.Option("local", "--engine", help="local (uvicorn) or ray (Ray Serve: router and "
+                                     "experts as separate deployments; needs the ray extra)."),
+          ray_config: Optional[Path] = typer.Option(None, "--ray-config", help="Ray Serve deployment YAML "
+                                                    "(see docs/deploy_ray.md); only with --engine ray.")) -> None:
     """Serve the HTTP APIs: OpenAI moderation, LiteLLM guardrail, /v1/guard, a guarded chat proxy."""
     import os
 
@@ -263,6 +267,19 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Se
         _fail(str(e))
     if not (folder / "model.json").is_file():
         _fail(f"no model at {folder} (needs model.json and weights.npz); pass --model")
+    if engine not in ("local", "ray"):
+        _fail(f"--engine must be local or ray, not {engine!r}")
+    if ray_config is not None and engine != "ray":
+        _fail("--ray-config needs --engine ray")
+    if engine == "ray":
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            _fail("`routeguard serve --engine ray` needs the ray extra (pip install 'routeguard[ray]')")
+        from routeguard.scale.serve_ray import run as run_ray
+
+        return run_ray(settings, ray_config, engine="ray")
     # the app is rebuilt in each worker from the environment: hand the CLI choices on through it
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())

@@ -63,3 +63,35 @@ def test_config_rejects_unknown_keys(tmp_path):
     p.write_text("data: x\nout: y\nepochz: 3\n")
     with pytest.raises(ConfigError, match="epochz"):
         TrainConfig.from_yaml(p)
+
+
+class _CountingEncoder:
+    name, dim, max_tokens = "test/count", 4, 64
+
+    def __init__(self, fail_after: int | None = None):
+        self.seen, self.fail_after = 0, fail_after
+
+    def encode(self, texts):
+        import numpy as np
+
+        if self.fail_after is not None and self.seen >= self.fail_after:
+            raise KeyboardInterrupt("simulated interruption")
+        self.seen += len(texts)
+        return np.array([[len(t), 1.0, 0.0, 0.0] for t in texts], np.float32)
+
+
+def test_embedding_cache_checkpoints_and_resumes(tmp_path):
+    """An interrupted encoding keeps what it finished (checkpoints), and the rerun encodes only the rest."""
+    from routeguard.training.embed_cache import EmbeddingCache
+
+    texts = [f"text number {i}" for i in range(10)]
+    first = EmbeddingCache(_CountingEncoder(fail_after=6), tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        first.ensure(texts, block=2, checkpoint_s=0.0)
+    again = _CountingEncoder()
+    cache = EmbeddingCache(again, tmp_path)
+    assert cache.missing_count(texts) == 4          # 3 blocks of 2 were checkpointed before the interruption
+    cache.ensure(texts)
+    assert again.seen == 4 and cache.missing_count(texts) == 0
+    assert cache.get("text number 9")[0] == len("text number 9")
+    assert not list(tmp_path.glob("*.tmp.npz"))

@@ -26,8 +26,10 @@ from ..features import CONTEXT_CHARS, encode_conversations
 from ..guard import RouteGuard
 from ..types import Conversation, Message, render
 from .matcher import STEP_CHARS, PolicyMatcher
-from .results import AgentVerdict, InjectionReport, InjectionStep, PolicyResult, PrefixReport, PrefixScore, StepDecision
+from .results import (AgentVerdict, InjectionReport, InjectionStep, PolicyResult, PrefixReport, PrefixScore, StepDecision,
+                      TrajectoryScore)
 from .rules import parse_policy, views_of
+from .trajectory_head import FEATURES, TrajectoryHead, guard_fingerprint, trajectory_features
 from .trajectory import as_message, is_action, last_observation, load_trajectory, step_text
 
 
@@ -94,12 +96,17 @@ class AgentGuard:
       agent read an injection but did not act on it are labelled safe).
     - ``view``: what ``check`` sends to the guard: ``"full"`` (the whole trajectory, default) or ``"agent"``
       (only the agent's messages and tool results: the user's request is left out, so a refused harmful
-      request is not itself judged; chosen on GuardZoo dev, see benchmarks/results/agent.md).
+      request is not itself judged). Used only without a trajectory head.
+    - ``trajectory_head``: ``"default"`` (the packaged head, fitted for the packaged model), a path, a
+      :class:`TrajectoryHead`, or None. With a head, ``check`` decides "unsafe trajectory" from the guard's
+      scores on the request, each action, the final answer and the whole run (see ``trajectory_head``);
+      a head fitted for another model is disabled with a note and the whole-trajectory verdict decides.
     """
 
     def __init__(self, guard: RouteGuard, *, policies: Sequence[str] = (), matcher: Any = "default",
                  injection_threshold: float | None = None, block_on_injection: bool = False,
-                 view: str = "full", injection_in_verdict: bool = False, memo_size: int = 8192):
+                 view: str = "full", injection_in_verdict: bool = False, memo_size: int = 8192,
+                 trajectory_head: Any = "default"):
         if not isinstance(guard, RouteGuard):
             raise ConfigError(f"AgentGuard wraps a RouteGuard, not {type(guard).__name__}")
         if injection_threshold is not None and not 0.0 <= injection_threshold <= 1.0:
@@ -122,6 +129,10 @@ class AgentGuard:
         self._matcher: PolicyMatcher | None = None
         self._matcher_note = ""
         self._matcher_loaded = False
+        self._head_spec = trajectory_head
+        self._head: TrajectoryHead | None = None
+        self._head_loaded = False
+        self.head_note = ""
         self._inj_cache: OrderedDict[tuple[str, str], float] = OrderedDict()   # (scorer, tool text) -> score
         self._inj_lock = threading.Lock()
 
@@ -155,6 +166,30 @@ class AgentGuard:
                 else:
                     self._matcher = m
         return self._matcher
+
+    @property
+    def trajectory_head(self) -> TrajectoryHead | None:
+        if not self._head_loaded:
+            self._head_loaded = True
+            spec = self._head_spec
+            if spec is None:
+                self.head_note = "no trajectory head configured"
+            else:
+                try:
+                    h = spec if isinstance(spec, TrajectoryHead) else TrajectoryHead.load(
+                        None if spec == "default" else spec)
+                except ConfigError as e:
+                    if spec != "default":
+                        raise
+                    self.head_note = str(e)
+                    return None
+                fp = guard_fingerprint(self.guard)
+                if h.model_fingerprint != fp:
+                    self.head_note = (f"trajectory head fitted for model {h.model_fingerprint}, this guard is {fp}: "
+                                      "disabled (refit: python -m routeguard.agent.train_trajectory --model ...)")
+                else:
+                    self._head = h
+        return self._head
 
     # -- the injection scorer --------------------------------------------------------------------
     def _injection_scorer(self) -> tuple[str, str, float]:
@@ -265,10 +300,22 @@ class AgentGuard:
         """Judge a whole trajectory: the RouteGuard verdict, each policy, and injected tool results."""
         t0 = time.perf_counter()
         conv = load_trajectory(trajectory)
-        verdict = self._g.check(self.judged(conv.messages))
+        head = self.trajectory_head
+        traj = None
+        if head is not None:
+            X, full = trajectory_features(self, [conv.messages])
+            verdict = full[0]
+            if not hasattr(verdict, "unsafe_score"):          # cannot happen for a validated trajectory
+                raise InputError(getattr(verdict, "error", "invalid trajectory"))
+            p = float(head.score(X)[0])
+            traj = TrajectoryScore(score=round(p, 4), threshold=head.threshold, flagged=p >= head.threshold,
+                                   features={f: round(float(v), 4) for f, v in zip(FEATURES, X[0])},
+                                   drivers=[f for f, _ in head.explain(X[0])])
+        else:
+            verdict = self._g.check(self.judged(conv.messages))
         pols = self.check_policies(conv.messages, self._policies(policies))
         inj = self.injections(conv.messages) if injection else None
-        return self._combine(verdict, pols, inj, t0)
+        return self._combine(verdict, pols, inj, t0, traj)
 
     def judged(self, messages: Sequence[Message]) -> Conversation:
         """The conversation the guard's verdict is computed on (see ``view``)."""
@@ -278,13 +325,25 @@ class AgentGuard:
             msgs = agent or msgs
         return Conversation(messages=msgs, target="trajectory")
 
-    def _combine(self, verdict, pols: list[PolicyResult], inj: InjectionReport | None, t0: float) -> AgentVerdict:
+    def _combine(self, verdict, pols: list[PolicyResult], inj: InjectionReport | None, t0: float,
+                 traj: TrajectoryScore | None = None) -> AgentVerdict:
         fail_closed = self.guard.policy.on_error == "block"
         unknown = [p for p in pols if p.violated is None]
         violated = [p for p in pols if p.violated]
         degraded = verdict.degraded or bool(unknown) or bool(inj and inj.error)
-        flagged = verdict.flagged or bool(violated) or (bool(unknown) and fail_closed)
-        parts = [verdict.reason]
+        if traj is None:
+            unsafe = verdict.flagged
+            parts = [verdict.reason]
+        else:        # the head decides; a degraded guard verdict still fails closed
+            unsafe = traj.flagged or (verdict.degraded and fail_closed)
+            parts = [f"{'unsafe' if traj.flagged else 'safe'} trajectory: P={traj.score:.2f} "
+                     f"({'>=' if traj.flagged else '<'} {traj.threshold:.2f})"
+                     + (f", driven by {', '.join(traj.drivers)}" if traj.flagged and traj.drivers else "")]
+            if verdict.flagged_categories:
+                parts.append("whole-run categories: " + ", ".join(verdict.flagged_categories))
+            if verdict.degraded:
+                parts.append(verdict.reason)
+        flagged = unsafe or bool(violated) or (bool(unknown) and fail_closed)
         for p in violated:
             parts.append(f"policy violated at step {p.step} ({p.checker}): {p.policy!r}")
         for p in unknown:
@@ -292,7 +351,7 @@ class AgentGuard:
         if inj and inj.flagged and inj.step is not None:
             parts.append(f"prompt injection enters at step {inj.step} ({inj.scorer} expert)")
         return AgentVerdict(flagged=flagged, verdict=verdict, policies=pols, injection=inj, degraded=degraded,
-                            reason="; ".join(x for x in parts if x), latency_ms=(time.perf_counter() - t0) * 1000)
+                            trajectory=traj, reason="; ".join(x for x in parts if x), latency_ms=(time.perf_counter() - t0) * 1000)
 
     def _history(self, history: Any) -> list[Message]:
         if history is None or (isinstance(history, list) and not history):

@@ -46,6 +46,16 @@ class InjectionReport(BaseModel):
     error: str | None = None
 
 
+class TrajectoryScore(BaseModel):
+    """The trajectory head's decision (see :mod:`routeguard.agent.trajectory_head`)."""
+
+    score: float                        # calibrated P(unsafe trajectory)
+    threshold: float
+    flagged: bool
+    features: dict[str, float] = Field(default_factory=dict)   # what the head read
+    drivers: list[str] = Field(default_factory=list)           # the features that raised the score most
+
+
 class AgentVerdict(BaseModel):
     """The guard's verdict on a trajectory, plus policy compliance and prompt-injection findings."""
 
@@ -53,6 +63,7 @@ class AgentVerdict(BaseModel):
     verdict: Verdict                    # the RouteGuard verdict on the whole trajectory
     policies: list[PolicyResult] = Field(default_factory=list)
     injection: InjectionReport | None = None
+    trajectory: TrajectoryScore | None = None   # the trajectory head's decision, when one is loaded
     degraded: bool = False
     reason: str = ""
     latency_ms: float = 0.0

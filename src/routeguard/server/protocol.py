@@ -140,6 +140,8 @@ class GuardRequest(_Strict):
     thresholds: dict[str, float] | None = Field(None, description="per-category thresholds, within bounds")
     unsafe_threshold: float | None = None
     include_experts: bool = True
+    policies: Annotated[list[Annotated[str, Field(min_length=1, max_length=2000)]], Field(max_length=32)] | None = Field(
+        None, description="operator policies (natural language) to check an agent trajectory against")
 
     @model_validator(mode="after")
     def _one_input(self) -> "GuardRequest":
@@ -163,6 +165,10 @@ class GuardResponse(BaseModel):
     reason: str
     chunks: int
     latency_ms: float
+    # agent trajectories (target "trajectory", or any request with policies): AgentGuard's findings
+    policies: list[dict[str, Any]] | None = None        # one PolicyResult per policy: violated, step, checker, reason
+    injection: dict[str, Any] | None = None             # tool results scored for prompt injection
+    trajectory: dict[str, Any] | None = None            # the trajectory head's score, threshold and drivers
 
 
 # --- LiteLLM generic guardrail ------------------------------------------------------------------------

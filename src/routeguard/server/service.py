@@ -72,6 +72,7 @@ class GuardService:
         self.state: str = "loading"
         self.error: str | None = None
         self._load_task: asyncio.Task | None = None
+        self._agent: Any = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, guard: RouteGuard | None = None) -> None:
@@ -226,6 +227,8 @@ class GuardService:
             conv = self.conversation(x, req.target, "messages")
         else:
             conv = self.conversation(req.input, req.target, "input")
+        if req.policies or conv.resolved_target == "trajectory":
+            return await self._agent_call(req, conv, policy)
         v = (await self.judge([conv], policy))[0]
         experts = [ExpertOut(**e.model_dump()) for e in v.experts] if req.include_experts else []
         return GuardResponse(id=new_id("guard"), model=self.model_name, flagged=v.flagged,
@@ -233,6 +236,41 @@ class GuardService:
                              category_scores=v.category_scores, flagged_categories=v.flagged_categories,
                              target=v.target, route=route_out(v), experts=experts, degraded=v.degraded,
                              reason=v.reason, chunks=v.chunks, latency_ms=v.latency_ms)
+
+    def agent_guard(self, policy: Policy) -> Any:
+        """The AgentGuard over the loaded guard (one for the model's own Policy, kept; others per call)."""
+        from ..agent import AgentGuard
+
+        guard, _ = self._require()
+        if policy is guard.policy:
+            if self._agent is None:
+                self._agent = AgentGuard(guard)
+            return self._agent
+        return AgentGuard(RouteGuard(guard.encoder, guard.experts, guard.router, policy,
+                                     always_on=guard.always_on, meta=guard.meta))
+
+    async def _agent_call(self, req: GuardRequest, conv: Conversation, policy: Policy) -> GuardResponse:
+        """Trajectories and policies: AgentGuard.check (trajectory head, policy rules + matcher, injection)."""
+        ag = self.agent_guard(policy)
+        timeout = self.settings.batching.request_timeout_s
+        try:
+            av = await asyncio.wait_for(asyncio.to_thread(ag.check, conv, list(req.policies or [])), timeout)
+        except InputError as e:
+            raise APIError(422, f"policies: {e}", "invalid_input") from None
+        except asyncio.TimeoutError:
+            raise APIError(503, f"no verdict within {timeout:g} s; retry later", "guard_timeout",
+                           headers={"Retry-After": "1"}) from None
+        v = av.verdict
+        self.metrics.observe_verdicts([v])
+        experts = [ExpertOut(**e.model_dump()) for e in v.experts] if req.include_experts else []
+        return GuardResponse(id=new_id("guard"), model=self.model_name, flagged=av.flagged,
+                             unsafe_score=av.trajectory.score if av.trajectory else v.unsafe_score,
+                             categories=v.categories, category_scores=v.category_scores,
+                             flagged_categories=v.flagged_categories, target=v.target, route=route_out(v),
+                             experts=experts, degraded=av.degraded, reason=av.reason, chunks=v.chunks,
+                             latency_ms=round(av.latency_ms, 3), policies=[p.model_dump() for p in av.policies],
+                             injection=av.injection.model_dump() if av.injection else None,
+                             trajectory=av.trajectory.model_dump() if av.trajectory else None)
 
     # -- LiteLLM generic guardrail ---------------------------------------------------------------
     async def litellm(self, req: LiteLLMGuardrailRequest) -> LiteLLMGuardrailResponse:

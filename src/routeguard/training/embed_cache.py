@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,18 +25,31 @@ class EmbeddingCache:
                 self._vec = dict(zip(z["keys"].tolist(), z["vectors"]))
 
     def ensure(self, texts: list[str], progress: Callable[[int], None] | None = None, block: int = 2048,
-               save: bool = True) -> None:
+               save: bool = True, checkpoint_s: float = 300.0) -> None:
+        """Encode the texts not cached yet. With ``save``, the cache is written at the end and every
+        ``checkpoint_s`` seconds on the way, so an interrupted run resumes where it stopped."""
         missing = list({_key(t): t for t in texts if _key(t) not in self._vec}.items())
+        last = time.monotonic()
         for s in range(0, len(missing), block):
             part = missing[s:s + block]
             for (k, _), v in zip(part, self.encoder.encode([t for _, t in part])):
                 self._vec[k] = v
             if progress:
                 progress(len(part))
+            if save and self.path and time.monotonic() - last > checkpoint_s and s + block < len(missing):
+                self.save()
+                last = time.monotonic()
         if missing and self.path and save:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = np.array(list(self._vec))
-            np.savez(self.path, keys=keys, vectors=np.stack([self._vec[k] for k in keys]))
+            self.save()
+
+    def save(self) -> None:
+        if self.path is None or not self._vec:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self._vec))
+        tmp = self.path.with_name(self.path.stem + ".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=np.stack([self._vec[k] for k in keys]))
+        tmp.replace(self.path)              # atomic: a crash mid-write never leaves a broken cache
 
     def missing_count(self, texts: list[str]) -> int:
         return len({_key(t) for t in texts} - self._vec.keys())

@@ -1,69 +1,14 @@
 """Tests for the benign_and_mixed GuardZoo source loaders (fixtures are invented; shared data optional)."""
 from __future__ import annotations
 
-import os
-import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from routeguard.data.registry import get_source
-from routeguard.data.schema import Record, SourceError
-from routeguard.taxonomy import ALL_CATEGORIES
+from routeguard.data.schema import SourceError
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
-
-
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert r.label in ("safe", "unsafe")
-        assert all(c in ALL_CATEGORIES for c in r.categories)
-        if r.label == "safe":
-            assert not r.categories
-        assert r.messages and all(isinstance(m.get("content"), str) and m["content"].strip()
-                                  for m in r.messages)
-        roles = [m["role"] for m in r.messages]
-        if r.target == "prompt":
-            assert roles[-1] == "user"
-        elif r.target == "response":
-            assert roles[-2:] == ["user", "assistant"]
-
-
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def cats(recs: list[Record]) -> Counter:
-    return Counter(c for r in recs for c in r.categories)
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    cls = get_source(name)
-    shutil.copytree(FIXTURES / cls.directory, tmp_path / cls.directory)
-    return tmp_path / cls.directory
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    (copy_fixture(name, tmp_path) / rel).unlink()
-    with pytest.raises(SourceError) as e:
-        list(get_source(name)(tmp_path).records())
-    assert Path(rel).name in str(e.value), str(e.value)
-
-
-def all_prompt_unsafe(recs: list[Record]) -> None:
-    assert all(r.label == "unsafe" and r.target == "prompt" and len(r.messages) == 1 for r in recs)
+from sourcetest import assert_missing_raises, cats, copy_fixture, load, shared_root
 
 
 # -- fixture tests ------------------------------------------------------------------------------------
@@ -216,9 +161,7 @@ def test_missing_file_raises(name, rel, tmp_path):
 
 @pytest.mark.shared
 def test_shared_counts():
-    root = shared_root()
-    if not (root / "coconot").is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
+    root = shared_root("coconot")
     sub = lambda recs: Counter((r.subset, r.label, r.target) for r in recs)  # noqa: E731
 
     ie = sub(load("instruction_llms_safety_eval", root))

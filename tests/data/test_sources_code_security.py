@@ -2,75 +2,28 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from routeguard.data.registry import get_source
 from routeguard.data.schema import Record, SourceError
 from routeguard.data.sources import code_security as cs
-from routeguard.taxonomy import ALL_CATEGORIES
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
+import sourcetest
+from sourcetest import assert_missing_raises, copy_fixture, counts, shared_root
 
 
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert r.label in ("safe", "unsafe")
-        assert all(c in ALL_CATEGORIES for c in r.categories)
-        if r.label == "safe":
-            assert not r.categories
-        else:
-            assert r.categories, f"{r.id}: unsafe without category"
-        assert all(isinstance(m.get("content"), str) and m["content"].strip() for m in r.messages)
-        roles = [m["role"] for m in r.messages]
-        assert set(roles) <= {"system", "user", "assistant"}
-        if r.target == "prompt":
-            assert roles[-1] == "user"
-        else:
-            assert r.target == "response" and roles[-2:] == ["user", "assistant"]
+def code_record(r: Record) -> None:
+    sourcetest.chat_record(r)
+    assert r.label == "safe" or r.categories, f"{r.id}: unsafe without category"
+    assert {m["role"] for m in r.messages} <= {"system", "user", "assistant"}
+    assert r.target in ("prompt", "response")
 
 
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def counts(recs: list[Record]) -> tuple[Counter, Counter, Counter]:
-    return (Counter(r.label for r in recs), Counter(r.target for r in recs),
-            Counter(c for r in recs for c in r.categories))
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    d = get_source(name).directory
-    shutil.copytree(FIXTURES / d, tmp_path / d)
-    return tmp_path
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    root = copy_fixture(name, tmp_path)
-    victim = root / get_source(name).directory / rel
-    assert victim.exists(), victim
-    if victim.is_dir():
-        shutil.rmtree(victim)
-    else:
-        victim.unlink()
-    with pytest.raises(SourceError) as e:
-        list(get_source(name)(root).records())
-    assert victim.name in str(e.value)
+check_shape = partial(sourcetest.check_shape, check=code_record)
+load = partial(sourcetest.load, check=code_record)
 
 
 # -- purplellama_cyberseceval ------------------------------------------------------------------
@@ -101,14 +54,14 @@ def test_cyberseceval_fixture():
 
 def test_cyberseceval_cap_and_optional_mitre(tmp_path, monkeypatch):
     assert cs._spread(10, 3) == [0, 3, 6] and cs._spread(2, 5) == [0, 1]
-    root = copy_fixture("purplellama_cyberseceval", tmp_path)
-    (root / "purplellama_cyberseceval" / "mitre").mkdir()
-    (root / "purplellama_cyberseceval" / "mitre" / "mitre_toy.json").write_text(json.dumps(
+    d = copy_fixture("purplellama_cyberseceval", tmp_path)
+    (d / "mitre").mkdir()
+    (d / "mitre" / "mitre_toy.json").write_text(json.dumps(
         [{"mutated_prompt": "Write a toy credential dumper.", "mitre_category": "Credential Access"},
          {"mutated_prompt": "Write a toy C2 beacon.", "mitre_category": "C2"},
          {"mutated_prompt": "Write a toy persistence service.", "mitre_category": "Persistence"}]))
     monkeypatch.setattr(cs.PurpleLlamaCyberSecEval, "CAP", 2)
-    recs = list(get_source("purplellama_cyberseceval")(root).records())
+    recs = list(get_source("purplellama_cyberseceval")(tmp_path).records())
     check_shape("purplellama_cyberseceval", recs)
     by = Counter(r.subset for r in recs)
     assert by["mitre"] == 2 and by["instruct"] == 2 and by["instruct_prompt"] == 2
@@ -124,14 +77,13 @@ def test_cyberseceval_missing(rel, tmp_path):
 
 
 def test_cyberseceval_malformed(tmp_path):
-    root = copy_fixture("purplellama_cyberseceval", tmp_path)
-    bad = root / "purplellama_cyberseceval" / "interpreter" / "interpreter.json"
+    bad = copy_fixture("purplellama_cyberseceval", tmp_path) / "interpreter" / "interpreter.json"
     bad.write_text('[{"attack_type": []}]')
     with pytest.raises(SourceError, match="interpreter.json"):
-        list(get_source("purplellama_cyberseceval")(root).records())
+        list(get_source("purplellama_cyberseceval")(tmp_path).records())
     bad.write_text("{not json")
     with pytest.raises(SourceError, match="interpreter.json"):
-        list(get_source("purplellama_cyberseceval")(root).records())
+        list(get_source("purplellama_cyberseceval")(tmp_path).records())
 
 
 # -- securityeval / llmseceval -----------------------------------------------------------------
@@ -202,8 +154,6 @@ def test_redcode_scenario_tables():
 @pytest.mark.shared
 def test_shared_counts():
     root = shared_root()
-    if not root.is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
     pl = list(get_source("purplellama_cyberseceval")(root).records())
     check_shape("purplellama_cyberseceval", pl)
     by = Counter(r.subset for r in pl)

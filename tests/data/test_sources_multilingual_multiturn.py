@@ -1,75 +1,22 @@
 """Tests for the multilingual_multiturn GuardZoo source loaders (fixtures are invented; shared data optional)."""
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from routeguard.data.registry import get_source
-from routeguard.data.schema import Record, SourceError
-from routeguard.taxonomy import ALL_CATEGORIES
+from routeguard.data.schema import SourceError
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
-
-
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert r.label in ("safe", "unsafe")
-        assert all(c in ALL_CATEGORIES for c in r.categories)
-        if r.label == "safe":
-            assert not r.categories
-        assert r.messages and all(isinstance(m.get("content"), str) and m["content"].strip()
-                                  for m in r.messages)
-        roles = [m["role"] for m in r.messages]
-        if r.target == "prompt":
-            assert roles[-1] == "user"
-        elif r.target == "response":
-            assert roles[-2:] == ["user", "assistant"]
-        elif r.target == "conversation":
-            assert roles[-1] == "user" and len(roles) > 1
-
-
-def summary(recs: list[Record]) -> tuple[Counter, Counter, Counter]:
-    labels = Counter(r.label for r in recs)
-    targets = Counter(r.target for r in recs)
-    cats = Counter(c for r in recs for c in r.categories)
-    return labels, targets, cats
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    cls = get_source(name)
-    src_dir = FIXTURES / cls.directory
-    dst = tmp_path / cls.directory
-    shutil.copytree(src_dir, dst)
-    (dst / rel).unlink()
-    with pytest.raises(SourceError) as e:
-        list(cls(tmp_path).records())
-    assert Path(rel).name in str(e.value) or Path(rel).stem in str(e.value), str(e.value)
+from sourcetest import FIXTURES, assert_missing_raises, counts, load, shared_root
 
 
 # -- fixture tests ------------------------------------------------------------------------------------
 
 def test_cosafe():
     recs = load("cosafe")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     # 14 dialogues; 14 single prompts of which two share a text -> 13
     assert len(recs) == 27 and labels == Counter(unsafe=27)
     assert targets == Counter(conversation=14, prompt=13)
@@ -86,7 +33,7 @@ def test_cosafe():
 
 def test_xsafety():
     recs = load("xsafety")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     # 10 languages x 13 files x 2 rows (ru/Insult has an extra blank row); commonsense skipped
     assert len(recs) == 260 and labels == Counter(unsafe=260)
     assert Counter(r.language for r in recs) == Counter({l: 26 for l in
@@ -103,7 +50,7 @@ def test_xsafety():
 
 def test_multijail():
     recs = load("multijail")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 20 and labels == Counter(unsafe=20)
     assert cats == Counter(unethical_nonviolent=10, weapons_drugs_physical_harm=10, self_harm=10)
     assert {r.language for r in recs} == {"en", "zh", "it", "vi", "ar", "ko", "th", "bn", "sw", "jv"}
@@ -119,7 +66,7 @@ def test_multijail():
     ("multijail", "MultiJail.csv"),
 ])
 def test_missing_file_raises(name, rel, tmp_path):
-    assert_missing_raises(name, rel, tmp_path)
+    assert_missing_raises(name, rel, tmp_path, stem_ok=True)
 
 
 def test_corrupt_xlsx_raises(tmp_path):
@@ -143,9 +90,7 @@ def test_unknown_multijail_tag_raises(tmp_path):
 
 @pytest.mark.shared
 def test_shared_counts():
-    root = shared_root()
-    if not (root / "xsafety").is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
+    root = shared_root("xsafety")
     cosafe = load("cosafe", root)
     assert sum(r.target == "conversation" for r in cosafe) == 1400          # MANIFEST
     assert sum(r.target == "prompt" for r in cosafe) == 1051                # 1,400 rows, 1,051 unique texts

@@ -1,75 +1,21 @@
 """Tests for the real_user_and_responses GuardZoo source loaders (fixtures are invented; shared data optional)."""
 from __future__ import annotations
 
-import os
-import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from routeguard.data.registry import get_source
-from routeguard.data.schema import Record, SourceError
-from routeguard.taxonomy import ALL_CATEGORIES
+from routeguard.data.schema import SourceError
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
-
-
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert r.label in ("safe", "unsafe")
-        assert all(c in ALL_CATEGORIES for c in r.categories)
-        if r.label == "safe":
-            assert not r.categories
-        assert r.messages and all(isinstance(m.get("content"), str) and m["content"].strip()
-                                  for m in r.messages)
-        roles = [m["role"] for m in r.messages]
-        if r.target == "prompt":
-            assert roles[-1] == "user"
-        elif r.target == "response":
-            assert roles[-2:] == ["user", "assistant"]
-        elif r.target == "conversation":
-            assert roles[-1] == "user" and len(roles) > 1
-
-
-def summary(recs: list[Record]) -> tuple[Counter, Counter, Counter]:
-    labels = Counter(r.label for r in recs)
-    targets = Counter(r.target for r in recs)
-    cats = Counter(c for r in recs for c in r.categories)
-    return labels, targets, cats
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    cls = get_source(name)
-    src_dir = FIXTURES / cls.directory
-    dst = tmp_path / cls.directory
-    shutil.copytree(src_dir, dst)
-    (dst / rel).unlink()
-    with pytest.raises(SourceError) as e:
-        list(cls(tmp_path).records())
-    assert Path(rel).name in str(e.value) or Path(rel).stem in str(e.value), str(e.value)
+from sourcetest import assert_missing_raises, counts, load, shared_root
 
 
 # -- fixture tests ------------------------------------------------------------------------------------
 
 def test_toxicchat_dev():
     recs = load("toxicchat_dev")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 4 and labels == Counter(safe=3, unsafe=1)
     assert targets == Counter(prompt=4) and not cats
     bad = next(r for r in recs if r.label == "unsafe")
@@ -80,7 +26,7 @@ def test_toxicchat_dev():
 
 def test_beavertails_dev():
     recs = load("beavertails_dev")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 3 and labels == Counter(safe=1, unsafe=2)
     assert targets == Counter(response=3) and not cats
     r = recs[0]
@@ -91,7 +37,7 @@ def test_beavertails_dev():
 
 def test_gptfuzz():
     recs = load("gptfuzz")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 10 and labels == Counter(safe=3, unsafe=7)
     assert targets == Counter(prompt=5, response=5)
     assert cats == Counter(prompt_attack=3)
@@ -103,7 +49,7 @@ def test_gptfuzz():
 
 def test_convabuse():
     recs = load("convabuse")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 5 and labels == Counter(safe=3, unsafe=2)
     assert targets == Counter(prompt=5)
     by_key = {r.id.rsplit(":", 1)[1]: r for r in recs}
@@ -124,7 +70,7 @@ def test_convabuse():
     ("convabuse", "2_splits/ConvAbuseEMNLPvalid.csv"),
 ])
 def test_missing_file_raises(name, rel, tmp_path):
-    assert_missing_raises(name, rel, tmp_path)
+    assert_missing_raises(name, rel, tmp_path, stem_ok=True)
 
 
 def test_malformed_guardreasoner_raises(tmp_path):
@@ -139,9 +85,7 @@ def test_malformed_guardreasoner_raises(tmp_path):
 
 @pytest.mark.shared
 def test_shared_counts():
-    root = shared_root()
-    if not (root / "toxicchat_dev").is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
+    root = shared_root("toxicchat_dev")
     expected = {  # MANIFEST numbers
         "toxicchat_dev": (1426, None),
         "beavertails_dev": (1510, None),

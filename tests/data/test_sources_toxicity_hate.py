@@ -1,75 +1,22 @@
 """Tests for the toxicity_hate GuardZoo source loaders (fixtures are invented; shared data optional)."""
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from routeguard.data.registry import get_source
-from routeguard.data.schema import Record, SourceError
-from routeguard.taxonomy import ALL_CATEGORIES
+from routeguard.data.schema import SourceError
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "datasets"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("ROUTEGUARD_DATA_ROOT")
-    return Path(env) if env else Path(__file__).parents[3] / "shared" / "datasets"
-
-
-def load(name: str, root: Path = FIXTURES) -> list[Record]:
-    recs = list(get_source(name)(root).records())
-    check_shape(name, recs)
-    return recs
-
-
-def check_shape(name: str, recs: list[Record]) -> None:
-    assert recs, name
-    ids = [r.id for r in recs]
-    assert len(ids) == len(set(ids)), f"{name}: duplicate ids"
-    for r in recs:
-        assert r.source == name and r.id.startswith(name + ":")
-        assert r.label in ("safe", "unsafe")
-        assert all(c in ALL_CATEGORIES for c in r.categories)
-        if r.label == "safe":
-            assert not r.categories
-        assert r.messages and all(isinstance(m.get("content"), str) and m["content"].strip()
-                                  for m in r.messages)
-        roles = [m["role"] for m in r.messages]
-        if r.target == "prompt":
-            assert roles[-1] == "user"
-        elif r.target == "response":
-            assert roles[-2:] == ["user", "assistant"]
-        elif r.target == "conversation":
-            assert roles[-1] == "user" and len(roles) > 1
-
-
-def summary(recs: list[Record]) -> tuple[Counter, Counter, Counter]:
-    labels = Counter(r.label for r in recs)
-    targets = Counter(r.target for r in recs)
-    cats = Counter(c for r in recs for c in r.categories)
-    return labels, targets, cats
-
-
-def assert_missing_raises(name: str, rel: str, tmp_path: Path) -> None:
-    cls = get_source(name)
-    src_dir = FIXTURES / cls.directory
-    dst = tmp_path / cls.directory
-    shutil.copytree(src_dir, dst)
-    (dst / rel).unlink()
-    with pytest.raises(SourceError) as e:
-        list(cls(tmp_path).records())
-    assert Path(rel).name in str(e.value) or Path(rel).stem in str(e.value), str(e.value)
+from sourcetest import FIXTURES, assert_missing_raises, counts, load, shared_root
 
 
 # -- fixture tests ------------------------------------------------------------------------------------
 
 def test_hatecheck():
     recs = load("hatecheck")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 4 and labels == Counter(safe=2, unsafe=2)     # target_group_nh dropped
     assert targets == Counter(prompt=4) and cats == Counter(hate_harassment=2)
     funcs = {r.original_labels["functionality"]: r.label for r in recs}
@@ -79,7 +26,7 @@ def test_hatecheck():
 
 def test_hatemoji():
     recs = load("hatemoji")
-    labels, _, cats = summary(recs)
+    labels, _, cats = counts(recs)
     assert len(recs) == 6 and labels == Counter(safe=3, unsafe=3)
     assert cats == Counter(hate_harassment=3)
     assert {r.subset for r in recs} == {"build_train", "build_validation", "build_test", "check"}
@@ -87,7 +34,7 @@ def test_hatemoji():
 
 def test_tweeteval():
     recs = load("tweeteval_hate_offensive")
-    labels, targets, cats = summary(recs)
+    labels, targets, cats = counts(recs)
     assert len(recs) == 8 and labels == Counter(safe=4, unsafe=4)      # one blank tweet skipped
     assert cats == Counter(hate_harassment=4)
     assert all(r.weak_label == r.subset.startswith("offensive") for r in recs)
@@ -98,7 +45,7 @@ def test_tweeteval():
 
 def test_davidson():
     recs = load("davidson_hate_offensive")
-    labels, _, cats = summary(recs)
+    labels, _, cats = counts(recs)
     assert len(recs) == 3 and labels == Counter(safe=1, unsafe=2)
     assert "&amp;" not in recs[0].messages[0]["content"] and "&" in recs[0].messages[0]["content"]
     assert recs[1].messages[0]["content"].endswith("\U0001F602")
@@ -107,13 +54,13 @@ def test_davidson():
 
 def test_surge():
     recs = load("surge_toxicity")
-    labels, _, cats = summary(recs)
+    labels, _, cats = counts(recs)
     assert labels == Counter(safe=1, unsafe=1) and cats == Counter(hate_harassment=1)
 
 
 def test_ethos():
     recs = load("ethos")
-    labels, _, cats = summary(recs)
+    labels, _, cats = counts(recs)
     assert len(recs) == 3 and labels == Counter(safe=1, unsafe=2)      # 0.5 counts as hate
     assert recs[0].original_labels["multi_labels"] == ["violence", "national_origin"]
     assert recs[1].original_labels["multi_labels"] == ["race"]
@@ -122,7 +69,7 @@ def test_ethos():
 
 def test_toxigen():
     recs = load("toxigen_prompts")
-    labels, _, cats = summary(recs)
+    labels, _, cats = counts(recs)
     # 16 group-specific hate statements + 1 shared one, 15 neutral; 30 demonstration lines
     assert len(recs) == 62 and labels == Counter(safe=30, unsafe=32)
     assert all(r.weak_label for r in recs)
@@ -145,7 +92,7 @@ def test_toxigen():
     ("toxigen_prompts", "demonstrations/religion/hate_muslim.txt"),
 ])
 def test_missing_file_raises(name, rel, tmp_path):
-    assert_missing_raises(name, rel, tmp_path)
+    assert_missing_raises(name, rel, tmp_path, stem_ok=True)
 
 
 def test_misaligned_tweeteval_raises(tmp_path):
@@ -159,9 +106,7 @@ def test_misaligned_tweeteval_raises(tmp_path):
 
 @pytest.mark.shared
 def test_shared_counts():
-    root = shared_root()
-    if not (root / "hatecheck").is_dir():
-        pytest.skip(f"shared datasets not found at {root}")
+    root = shared_root("hatecheck")
     expected = {  # (records, unsafe) from the MANIFEST, adjusted where the loader documents a change
         # 3,728 cases (2,563 hateful) - 62 target_group_nh dropped + 65 target_indiv_nh made unsafe
         "hatecheck": (3728 - 62, 2563 + 65),

@@ -46,6 +46,7 @@ from routeguard.agent import AgentGuard, PolicyMatcher, prefix_metrics, warning_
 from routeguard.agent.pairs import web_cases
 from routeguard.agent.prefix import harmful_step
 from routeguard.agent.rules import parse_policy
+from routeguard.agent.trajectory_head import trajectory_features
 from routeguard.data.build import read_split
 from routeguard.encoders import default_encoder
 from routeguard.eval.metrics import binary_metrics
@@ -120,21 +121,29 @@ def _sample(recs: list[Any], per_group: int) -> list[Any]:
 # -- 1 + 2: trajectories and prefixes ------------------------------------------------------------------
 
 def full_trajectories(ag: AgentGuard, recs: list[Any], batch: int = 32) -> dict[str, Any]:
+    """AgentGuard's trajectory decision: the trajectory head when the model has one, else the guard's
+    verdict on the whole run (``ag.judged``)."""
     out: dict[str, Any] = {}
     rows = []
     t0 = time.perf_counter()
+    head = ag.trajectory_head
     for s in range(0, len(recs), batch):
         part = recs[s:s + batch]
-        vs = ag._g.check_batch([ag.judged(_msgs(r)) for r in part])
-        for r, v in zip(part, vs):
-            rows.append((r.source, r.label == "unsafe", bool(v.flagged), float(v.unsafe_score),
-                         float(v.category_scores.get("agent_safety", 0.0))))
+        if head is not None:
+            X, _ = trajectory_features(ag, [_msgs(r) for r in part])
+            p = head.score(X)
+            pred = [(bool(x >= head.threshold), float(x)) for x in p]
+        else:
+            pred = [(bool(v.flagged), float(v.unsafe_score)) for v in ag._g.check_batch([ag.judged(_msgs(r)) for r in part])]
+        for r, (f, sc) in zip(part, pred):
+            rows.append((r.source, r.label == "unsafe", f, sc))
     by: dict[str, list] = defaultdict(list)
     for row in rows:
         by[row[0]].append(row)
     for src, rr in sorted(by.items()):
         out[src] = _bin([x[1] for x in rr], [x[2] for x in rr], [x[3] for x in rr])
     out["ALL"] = _bin([x[1] for x in rows], [x[2] for x in rows], [x[3] for x in rows])
+    out["decision"] = f"trajectory head (threshold {head.threshold})" if head is not None else "whole-run verdict"
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -367,7 +376,8 @@ def write_md(res: dict[str, Any], path: Path) -> None:
           f"- OOD-protocol model: `{m['ood_model']}`" if m["ood_model"] else f"- OOD-protocol model: **{m['ood_model_note']}**",
           f"- matcher: dev F1 {m['matcher'].get('dev_f1')}, {m['matcher']['trained_on']['train_pairs']} training pairs", ""]
     if "full_trajectory" in res:
-        L += ["## 1. Full trajectories (RouteGuard verdict on the whole trajectory)", "",
+        L += ["## 1. Full trajectories (AgentGuard.check's decision: the model's trajectory head; 'no head' rows: "
+              "the guard's verdict on the whole run)", "",
               "| model @ data | source | n | unsafe | F1 | F1 of flagging all | P | R | FPR | AUPRC |",
               "|---|---|---|---|---|---|---|---|---|---|"]
         for k, v in res["full_trajectory"].items():
@@ -376,8 +386,9 @@ def write_md(res: dict[str, Any], path: Path) -> None:
                     base = 2 * b["n_unsafe"] / (b["n"] + b["n_unsafe"]) if b["n"] else None
                     L.append(f"| {k} | {src} | {b['n']} | {b['n_unsafe']} | {_f(b['f1'])} | {_f(base)} | "
                              f"{_f(b['precision'])} | {_f(b['recall'])} | {_f(b['fpr'])} | {_f(b['auprc'])} |")
-        L += ["", "The decision thresholds are the guard Policy's (chosen on GuardZoo dev); AUPRC shows the ranking "
-              "alone. Where FPR is near 1 the F1 is close to that of flagging everything.", ""]
+        L += ["", "Every threshold was chosen on GuardZoo dev (the head's by 5-fold cross-validation on dev "
+              "trajectories; the whole-run verdict's are the guard Policy's); AUPRC shows the ranking alone. Where FPR "
+              "is near 1 the F1 is close to that of flagging everything.", ""]
     if "prefix" in res:
         L += ["## 2. Prefix mode (alarm once any prefix is flagged)", "", res["prefix"].get("note", ""), "",
               "| model @ data | source | unsafe / safe | detection 25/50/75/100 % | false alarm 25/50/75/100 % | "
@@ -456,12 +467,14 @@ def notes(res: dict[str, Any]) -> list[str]:
     n.append("AgentGuard's trajectory verdict does not enforce prompt_attack (injection_in_verdict=False): tool results "
              "holding an injection are reported in `injection`; AgentDojo runs that read an injection without acting "
              "on it are labelled safe.")
-    n.append("view='agent' (the user's turns left out) was tried because it raised GuardZoo dev trajectory F1 from "
-             "0.723 to 0.760 (non-toolemu, non-bipia dev records, with the packaged default as built at 09:23); it was "
-             "not chosen on the eval_only set, and it does not help there (see table 1). The trajectory verdict "
-             "thresholds flag most safe trajectories of several sources (FPR column): the ranking (AUPRC) is far "
-             "better than the decision. Calibrating the agent expert's threshold for trajectories belongs to the "
-             "trainer (routeguard.training), not to AgentGuard.")
+    n.append("The trajectory decision is the model's trajectory head (routeguard/agent/trajectory_head.py): a logistic "
+             "regression over 14 scores the guard computes on a run's parts (the request as a prompt, each action as a "
+             "response to it, the final answer, refusal phrases, tool-call count, the whole run and its agent-only "
+             "view, the strongest tool-result injection). It is fitted on GuardZoo dev trajectories only (source-"
+             "balanced), its threshold by 5-fold cross-validation on them; the eval_only and test records and the "
+             "held-out sources are never read to fit or choose anything. It was built after the whole-run verdict "
+             "was found to rank well but decide badly (the 'no head' rows): one alarming chunk in a long run flags "
+             "it. The OOD-protocol model's head is fitted on dev without the held-out sources.")
     n.append("Policy cases are built by us from ST-WebAgentBench's evaluator fields (routeguard/agent/pairs.py); the test "
              "tasks are never used for training or calibration, but the same policy wordings recur across tasks, so "
              "the matcher's ST-Web numbers measure new tasks and parameters, not new wordings. On hand-written "
@@ -533,12 +546,12 @@ def main() -> None:
         skip |= {"policy", "latency"}
         ag = None  # type: ignore[assignment]
     if "full" not in skip:
+        nohead = AgentGuard(default, trajectory_head=None)
         res["full_trajectory"] = {} if a.only_ood else {
             "default@test (in-domain)": full_trajectories(ag, test),
             "default@assebench_eval_only (never trained, human-labelled)": full_trajectories(ag, eval_only),
-            "default, view=agent @assebench_eval_only (view chosen on GuardZoo dev)": full_trajectories(
-                AgentGuard(default, view="agent"), eval_only),
-            "default, view=agent @test (in-domain)": full_trajectories(AgentGuard(default, view="agent"), test)}
+            "default, no head (whole-run verdict) @test (in-domain)": full_trajectories(nohead, test),
+            "default, no head (whole-run verdict) @assebench_eval_only": full_trajectories(nohead, eval_only)}
         if ag_ood:
             res["full_trajectory"]["ood@toolemu (held-out source)"] = full_trajectories(ag_ood, toolemu)
             res["full_trajectory"]["ood@assebench_eval_only (never trained, human-labelled)"] = full_trajectories(ag_ood, eval_only)

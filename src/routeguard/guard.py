@@ -37,6 +37,7 @@ class RouteGuard:
         self.policy = policy or Policy()
         self.always_on = [e for e in always_on if e in self.experts]
         self.meta = meta or {}
+        self.folder: Path | None = None      # the model folder it was loaded from (from_folder), if any
         if router is not None:
             unknown = [d for d in router.domains if d not in self.experts]
             if unknown:
@@ -227,8 +228,10 @@ class RouteGuard:
         if cfg.get("router"):
             ext = {d: MLPHead.from_arrays(arrays, f"router_ext.{d}", [d]) for d in cfg.get("router_extensions", [])}
             router = Router(MLPHead.from_arrays(arrays, "router", cfg["router"]), ext)
-        return cls(encoder, experts, router, Policy.model_validate(cfg["policy"]),
-                   always_on=cfg.get("always_on", ["general"]), meta=cfg.get("meta", {}))
+        guard = cls(encoder, experts, router, Policy.model_validate(cfg["policy"]),
+                    always_on=cfg.get("always_on", ["general"]), meta=cfg.get("meta", {}))
+        guard.folder = folder
+        return guard
 
 
 def default_categories() -> list[str]:

@@ -64,10 +64,10 @@ def test_fit_decide_explain_and_round_trip(small_guard, tmp_path):
     ag = AgentGuard(small_guard, matcher=None, trajectory_head=back)
     v = ag.check(run("tidy up the disk of server 99", "rm -rf /srv", "Finished."))
     assert v.flagged and v.trajectory is not None and v.trajectory.flagged and v.trajectory.score >= back.threshold
-    assert v.reason.startswith("unsafe trajectory: P=") and v.trajectory.drivers
+    assert v.reason.startswith("trajectory head: unsafe run, P=") and v.trajectory.drivers
     safe = ag.check(run("show me server 99", "ls /srv", "Here it is."))
     assert not safe.flagged and safe.trajectory is not None and not safe.trajectory.flagged
-    assert safe.reason.startswith("safe trajectory")
+    assert safe.reason.startswith("trajectory head: safe run")
 
 
 def test_head_for_another_model_is_disabled(small_guard, tmp_path):
@@ -102,10 +102,39 @@ def test_failing_expert_still_fails_closed_with_a_head(small_guard):
 
 def test_packaged_head_matches_the_packaged_model():
     import routeguard
-    from routeguard.agent.trajectory_head import DEFAULT_PATH
 
-    if not DEFAULT_PATH.is_file():
-        pytest.skip("no packaged trajectory head")
-    head = TrajectoryHead.load()
-    assert head.model_fingerprint == guard_fingerprint(routeguard.load("default"))
+    guard = routeguard.load("default")
+    head = TrajectoryHead.load(guard.folder)
+    assert head.model_fingerprint == guard_fingerprint(guard)
     assert head.meta["fitted_on"] == "GuardZoo dev trajectories" and 0 < head.threshold < 1
+    ag = AgentGuard(guard)
+    assert ag.trajectory_head is not None, ag.head_note
+
+
+def test_head_travels_with_its_model_folder(small_guard, tmp_path):
+    from routeguard.guard import RouteGuard
+    from routeguard.server.testing import build_test_guard
+
+    folder = build_test_guard().save(tmp_path / "m")
+    guard = RouteGuard.from_folder(folder)
+    bare = AgentGuard(guard)
+    assert guard.folder == folder and bare.trajectory_head is None
+    assert bare.head_note == "the model folder has no trajectory head"
+    runs, y, src = corpus()
+    X = np.random.default_rng(0).random((len(y), len(FEATURES)))
+    fit_head(X, y, src, model_fingerprint=guard_fingerprint(guard)).save(folder / "trajectory_head.json")
+    ag = AgentGuard(RouteGuard.from_folder(folder))
+    assert ag.trajectory_head is not None and ag.check(run("list files", "ls", "ok")).trajectory is not None
+
+
+def test_prefixes_use_the_head(small_guard):
+    ag0 = AgentGuard(small_guard, matcher=None, trajectory_head=None)
+    runs, y, src = corpus()
+    X, _ = trajectory_features(ag0, runs)
+    head = fit_head(X, y, src, model_fingerprint=guard_fingerprint(small_guard))
+    ag = AgentGuard(small_guard, matcher=None, trajectory_head=head)
+    msgs = run("tidy up server 5", "ls /srv", "Listed.")[:3] + run("x", "rm -rf /srv", "Done.")[1:]
+    rep = ag.check_prefixes(msgs)
+    # the listing and its result are not alarming; every prefix from the rm -rf call on is
+    assert [(p.step, p.flagged) for p in rep.prefixes] == [(1, False), (2, False), (3, True), (4, True), (5, True)]
+    assert rep.earliest_flagged_step == 3 and all(0 <= p.unsafe_score <= 1 for p in rep.prefixes)

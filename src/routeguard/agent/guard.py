@@ -29,7 +29,7 @@ from .matcher import STEP_CHARS, PolicyMatcher
 from .results import (AgentVerdict, InjectionReport, InjectionStep, PolicyResult, PrefixReport, PrefixScore, StepDecision,
                       TrajectoryScore)
 from .rules import parse_policy, views_of
-from .trajectory_head import FEATURES, TrajectoryHead, guard_fingerprint, trajectory_features
+from .trajectory_head import FEATURES, FILENAME, TrajectoryHead, guard_fingerprint, trajectory_features
 from .trajectory import as_message, is_action, last_observation, load_trajectory, step_text
 
 
@@ -97,8 +97,8 @@ class AgentGuard:
     - ``view``: what ``check`` sends to the guard: ``"full"`` (the whole trajectory, default) or ``"agent"``
       (only the agent's messages and tool results: the user's request is left out, so a refused harmful
       request is not itself judged). Used only without a trajectory head.
-    - ``trajectory_head``: ``"default"`` (the packaged head, fitted for the packaged model), a path, a
-      :class:`TrajectoryHead`, or None. With a head, ``check`` decides "unsafe trajectory" from the guard's
+    - ``trajectory_head``: ``"default"`` (``trajectory_head.json`` in the guard's model folder, when
+      there is one), a path, a :class:`TrajectoryHead`, or None. With a head, ``check`` decides "unsafe trajectory" from the guard's
       scores on the request, each action, the final answer and the whole run (see ``trajectory_head``);
       a head fitted for another model is disabled with a note and the whole-trajectory verdict decides.
     """
@@ -172,17 +172,15 @@ class AgentGuard:
         if not self._head_loaded:
             self._head_loaded = True
             spec = self._head_spec
-            if spec is None:
+            if spec == "default":
+                folder = getattr(self.guard, "folder", None)
+                spec = folder / FILENAME if folder is not None and (folder / FILENAME).is_file() else None
+                if spec is None:
+                    self.head_note = "the model folder has no trajectory head"
+            elif spec is None:
                 self.head_note = "no trajectory head configured"
-            else:
-                try:
-                    h = spec if isinstance(spec, TrajectoryHead) else TrajectoryHead.load(
-                        None if spec == "default" else spec)
-                except ConfigError as e:
-                    if spec != "default":
-                        raise
-                    self.head_note = str(e)
-                    return None
+            if spec is not None:
+                h = spec if isinstance(spec, TrajectoryHead) else TrajectoryHead.load(spec)
                 fp = guard_fingerprint(self.guard)
                 if h.model_fingerprint != fp:
                     self.head_note = (f"trajectory head fitted for model {h.model_fingerprint}, this guard is {fp}: "
@@ -336,7 +334,7 @@ class AgentGuard:
             parts = [verdict.reason]
         else:        # the head decides; a degraded guard verdict still fails closed
             unsafe = traj.flagged or (verdict.degraded and fail_closed)
-            parts = [f"{'unsafe' if traj.flagged else 'safe'} trajectory: P={traj.score:.2f} "
+            parts = [f"trajectory head: {'unsafe' if traj.flagged else 'safe'} run, P={traj.score:.2f} "
                      f"({'>=' if traj.flagged else '<'} {traj.threshold:.2f})"
                      + (f", driven by {', '.join(traj.drivers)}" if traj.flagged and traj.drivers else "")]
             if verdict.flagged_categories:
@@ -402,21 +400,31 @@ class AgentGuard:
                             warnings=warnings, latency_ms=(time.perf_counter() - t0) * 1000)
 
     def check_prefixes(self, trajectory: Any) -> PrefixReport:
-        """Score every prefix ending in an agent action or a tool result (one ``check_batch`` call)."""
+        """Score every prefix ending in an agent action or a tool result (one batched guard pass), with the
+        trajectory head when one is loaded (else the whole-prefix verdict)."""
         t0 = time.perf_counter()
         conv = load_trajectory(trajectory)
         msgs = conv.messages
         ends = [i for i, m in enumerate(msgs) if m.role in ("assistant", "tool")
                 and any(x.content.strip() or x.tool_calls for x in msgs[:i + 1])]
-        convs = [Conversation(messages=msgs[:i + 1], target="trajectory") for i in ends]
-        res = self._g.check_batch(convs) if convs else []
+        head = self.trajectory_head
         prefixes = []
-        for i, v in zip(ends, res):
-            if hasattr(v, "unsafe_score"):
-                prefixes.append(PrefixScore(step=i, role=msgs[i].role, flagged=v.flagged, unsafe_score=v.unsafe_score,
-                                            categories=v.flagged_categories))
-            else:                                            # BatchItemError: fail closed
-                prefixes.append(PrefixScore(step=i, role=msgs[i].role, flagged=True, unsafe_score=1.0))
+        if head is not None and ends:        # the same decision as check(), on every prefix
+            X, res = trajectory_features(self, [msgs[:i + 1] for i in ends])
+            for i, p, v in zip(ends, head.score(X), res):
+                ok = hasattr(v, "unsafe_score")
+                fail = not ok or (v.degraded and self.guard.policy.on_error == "block")
+                prefixes.append(PrefixScore(step=i, role=msgs[i].role, flagged=bool(p >= head.threshold) or fail,
+                                            unsafe_score=float(p) if ok else 1.0,
+                                            categories=v.flagged_categories if ok else []))
+        else:
+            convs = [Conversation(messages=msgs[:i + 1], target="trajectory") for i in ends]
+            for i, v in zip(ends, self._g.check_batch(convs) if convs else []):
+                if hasattr(v, "unsafe_score"):
+                    prefixes.append(PrefixScore(step=i, role=msgs[i].role, flagged=v.flagged,
+                                                unsafe_score=v.unsafe_score, categories=v.flagged_categories))
+                else:                                        # BatchItemError: fail closed
+                    prefixes.append(PrefixScore(step=i, role=msgs[i].role, flagged=True, unsafe_score=1.0))
         first = next((p.step for p in prefixes if p.flagged), None)
         return PrefixReport(n_messages=len(msgs), prefixes=prefixes, earliest_flagged_step=first,
                             latency_ms=(time.perf_counter() - t0) * 1000)

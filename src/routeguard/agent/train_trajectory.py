@@ -1,6 +1,8 @@
 """Fit the trajectory head (:mod:`routeguard.agent.trajectory_head`) for a trained guard.
 
-    python -m routeguard.agent.train_trajectory --data guardzoo [--model default] [--out PATH]
+    python -m routeguard.agent.train_trajectory --data guardzoo [--model default|FOLDER] [--out PATH]
+
+``routeguard train`` runs it for the routeguard model when the config says ``trajectory_head: true``.
 
 Stacking protocol: the guard's experts were trained on GuardZoo's train split, so the head is fitted on
 the **dev** trajectories (their scores there are honest), with each source weighted equally (one large
@@ -20,7 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..types import Message
-from .trajectory_head import DEFAULT_PATH, FEATURES, TrajectoryHead, guard_fingerprint, trajectory_features
+from ..errors import ConfigError
+from .trajectory_head import FEATURES, FILENAME, TrajectoryHead, guard_fingerprint, trajectory_features
 
 SEED = 13
 C = 1.0
@@ -52,7 +55,7 @@ def fit_head(X: np.ndarray, y: np.ndarray, sources: Sequence[str], *, model_fing
     oof = np.zeros(len(y))
     strata = [f"{s}|{int(t)}" for s, t in zip(sources, y)]
     cnt = Counter(strata)
-    strata = [s if cnt[s] >= folds else f"rare|{s[-1]}" for s in strata]
+    strata = [s if cnt[s] >= folds else s[-1] for s in strata]      # rare source x label: by label only
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(Z, strata):
         m = LogisticRegression(C=C, max_iter=2000).fit(Z[tr], y[tr], sample_weight=w[tr])
         oof[te] = m.predict_proba(Z[te])[:, 1]
@@ -68,38 +71,50 @@ def fit_head(X: np.ndarray, y: np.ndarray, sources: Sequence[str], *, model_fing
                           meta=meta)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import routeguard
+def fit_for_model(model: str | Path, data: str | Path, *, cache_dir: str | Path | None = None,
+                  out: str | Path | None = None, ood_protocol: bool = False, log: Any = print) -> Path:
+    """Fit the head for the model folder ``model`` (or "default") on ``data``'s dev trajectories and save it
+    as ``<model folder>/trajectory_head.json`` (or ``out``). ``ood_protocol`` leaves out the held-out
+    sources (for a model trained under GuardZoo's OOD protocol). Returns the path written."""
     from routeguard.data.build import read_split
     from routeguard.guard import RouteGuard
+    from routeguard.loading import PACKAGED, packaged_path
     from routeguard.training.embed_cache import CachedEncoder, EmbeddingCache
 
     from .guard import AgentGuard
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="guardzoo", help="GuardZoo build (its .cache is used when present)")
-    ap.add_argument("--model", default="default", help="the guard the head is fitted for")
-    ap.add_argument("--out", default=str(DEFAULT_PATH))
-    a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    guard = routeguard.load(a.model)
-    cache_dir = Path(a.data) / ".cache"
-    if cache_dir.is_dir():
-        guard = RouteGuard(CachedEncoder(EmbeddingCache(guard.encoder, cache_dir)), guard.experts, guard.router,
+    folder = packaged_path(str(model)) if str(model) in PACKAGED else Path(model)
+    guard = RouteGuard.from_folder(folder)
+    cache = Path(cache_dir) if cache_dir else Path(data) / ".cache"
+    if cache.is_dir():          # dev texts were encoded by the trainer: read them, encode only the new parts
+        guard = RouteGuard(CachedEncoder(EmbeddingCache(guard.encoder, cache)), guard.experts, guard.router,
                            guard.policy, always_on=guard.always_on, meta=guard.meta)
-    recs = [r for r in read_split(a.data, "dev") if r.target == "trajectory" and r.label in ("safe", "unsafe")]
+    recs = [r for r in read_split(data, "dev") if r.target == "trajectory" and r.label in ("safe", "unsafe")
+            and not (ood_protocol and r.ood_source)]
     if not recs:
-        raise SystemExit(f"no dev trajectories in {a.data}")
+        raise ConfigError(f"no dev trajectories in {data}: cannot fit the trajectory head")
     ag = AgentGuard(guard, matcher=None, trajectory_head=None)
-    X = np.concatenate([trajectory_features(ag, [[Message.model_validate(m) for m in r.messages] for r in recs[s:s + 64]])[0]
-                        for s in range(0, len(recs), 64)])
+    X = np.concatenate([trajectory_features(ag, [[Message.model_validate(m) for m in r.messages]
+                                                 for r in recs[s:s + 64]])[0] for s in range(0, len(recs), 64)])
     y = np.array([r.label == "unsafe" for r in recs])
     head = fit_head(X, y, [r.source for r in recs], model_fingerprint=guard_fingerprint(guard),
-                    meta={"model": a.model, "data": str(a.data), "seconds": round(time.perf_counter() - t0, 1)})
-    head.save(a.out)
-    coef = ", ".join(f"{f} {c:+.2f}" for f, c in sorted(zip(FEATURES, head.coef), key=lambda x: -abs(x[1])))
-    print(f"trajectory head -> {a.out}: {len(y)} dev trajectories ({int(y.sum())} unsafe), threshold {head.threshold}, "
-          f"CV F1 {head.meta['cv_f1_at_threshold']}; weights: {coef}")
+                    meta={"data": str(data), "ood_protocol": ood_protocol, "seconds": round(time.perf_counter() - t0, 1)})
+    path = head.save(Path(out) if out else folder / FILENAME)
+    coef = ", ".join(f"{f} {c:+.2f}" for f, c in sorted(zip(FEATURES, head.coef), key=lambda x: -abs(x[1]))[:6])
+    log(f"trajectory head -> {path}: {len(y)} dev trajectories ({int(y.sum())} unsafe), threshold {head.threshold}, "
+        f"out-of-fold F1 {head.meta['cv_f1_at_threshold']}; largest weights: {coef}")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="guardzoo", help="GuardZoo build (its .cache is used when present)")
+    ap.add_argument("--model", default="default", help="model folder (or 'default') the head is fitted for")
+    ap.add_argument("--out", default=None, help="where to write it (default: <model folder>/trajectory_head.json)")
+    ap.add_argument("--ood-protocol", action="store_true", help="leave out GuardZoo's held-out sources")
+    a = ap.parse_args(argv)
+    fit_for_model(a.model, a.data, out=a.out, ood_protocol=a.ood_protocol)
 
 
 if __name__ == "__main__":  # pragma: no cover

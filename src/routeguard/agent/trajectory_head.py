@@ -14,8 +14,9 @@ guard already computes on the parts -
 and combines them with a logistic regression. It is fitted on GuardZoo **dev** trajectories (the
 experts were trained on the train split, so their scores there are over-confident: classic stacking)
 with its threshold chosen by cross-validation on the same dev records; see
-:mod:`routeguard.agent.train_trajectory`. The head belongs to one trained guard: it records the
-guard's fingerprint and is disabled (with a note) for any other model.
+:mod:`routeguard.agent.train_trajectory` (``routeguard train`` runs it for the default). The head
+belongs to one trained guard: it lives in that model's folder (``trajectory_head.json``), records the
+guard's fingerprint, and is disabled (with a note) for any other model.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..guard import RouteGuard
     from .guard import AgentGuard
 
-DEFAULT_PATH = Path(__file__).with_name("trajectory_head.json")
+FILENAME = "trajectory_head.json"      # kept in the model folder it was fitted for
 FORMAT = 1
 FEATURES = ("full_unsafe", "full_agent_safety", "full_max_category", "agent_view_unsafe", "agent_view_agent_safety",
             "request_unsafe", "request_max_category", "action_unsafe_max", "action_agent_safety_max",
@@ -153,7 +154,7 @@ class TrajectoryHead:
         order = np.argsort(-contrib)[:top]
         return [(FEATURES[i], round(float(contrib[i]), 3)) for i in order if contrib[i] > 0]
 
-    def save(self, path: str | Path = DEFAULT_PATH) -> Path:
+    def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.write_text(json.dumps({"format": FORMAT, "features": list(FEATURES), "coef": self.coef.round(6).tolist(),
                                     "intercept": round(self.intercept, 6), "mean": self.mean.round(6).tolist(),
@@ -162,10 +163,12 @@ class TrajectoryHead:
         return path
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "TrajectoryHead":
-        path = Path(path) if path else DEFAULT_PATH
+    def load(cls, path: str | Path) -> "TrajectoryHead":
+        path = Path(path)
+        if path.is_dir():
+            path = path / FILENAME
         if not path.is_file():
-            raise ConfigError(f"no trajectory head at {path} (train one: python -m routeguard.agent.train_trajectory)")
+            raise ConfigError(f"no trajectory head at {path} (fit one: python -m routeguard.agent.train_trajectory)")
         try:
             cfg = json.loads(path.read_text())
         except json.JSONDecodeError as e:
@@ -176,4 +179,4 @@ class TrajectoryHead:
                    cfg["threshold"], model_fingerprint=cfg["model_fingerprint"], meta=cfg.get("meta", {}))
 
 
-__all__ = ["DEFAULT_PATH", "FEATURES", "TrajectoryHead", "guard_fingerprint", "refused", "trajectory_features"]
+__all__ = ["FILENAME", "FEATURES", "TrajectoryHead", "guard_fingerprint", "refused", "trajectory_features"]

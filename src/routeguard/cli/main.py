@@ -108,6 +108,12 @@ def _check_trajectory(guard, path: Path, policies: list[str], as_json: bool, exi
         print(v.model_dump_json(indent=2))
         raise typer.Exit(1 if exit_code and v.flagged else 0)
     render_verdict(v.verdict)
+    if v.trajectory is not None:
+        t = v.trajectory
+        out.print(f"[bold {'red' if t.flagged else 'green'}]trajectory head[/]: P(unsafe run)={t.score:.2f} "
+                  f"({'>=' if t.flagged else '<'} {t.threshold:.2f})"
+                  + (f"  driven by {', '.join(t.drivers)}" if t.flagged and t.drivers else "")
+                  + "  [italic](decides over the whole-run verdict above)[/italic]")
     for p in v.policies:
         colour = "red" if p.violated else "green" if p.violated is False else "yellow"
         score = "" if p.score is None else f"  matcher={p.score:.2f}"

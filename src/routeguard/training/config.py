@@ -42,6 +42,7 @@ class TrainConfig(BaseModel):
     head: HeadConfig = Field(default_factory=HeadConfig)
     router_recall: float = 0.97          # dev router recall the route threshold is chosen for
     expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model
+    trajectory_head: bool = False        # fit the agent trajectory head for the routeguard model (on dev)
     cache_dir: Path | None = None        # embedding cache (default: <data>/.cache)
 
     @classmethod

@@ -47,6 +47,14 @@ def write_model_card(folder: Path) -> Path:
         L += ["", f"Expansion expert `{ex['expert']}` ({', '.join(ex['categories'])}), added without retraining the "
               f"others: {ex['positives']} positive training records; dev F1 {ex['dev_f1']}; dev router recall "
               f"{ex['dev_route_recall']}."]
+    head = folder / "trajectory_head.json"
+    if head.is_file():
+        h = json.loads(head.read_text())
+        m = h.get("meta", {})
+        L += ["", f"Agent trajectory head (`trajectory_head.json`, used by `AgentGuard.check`): logistic regression over "
+              f"{len(h['features'])} scores of the guard on a run's parts, fitted on {m.get('n')} GuardZoo dev "
+              f"trajectories ({m.get('n_unsafe')} unsafe); threshold {h['threshold']} "
+              f"(out-of-fold dev F1 {m.get('cv_f1_at_threshold')})."]
     L += ["", "Held-out test and out-of-domain results: `benchmarks/results/` (see the README).", "", "## Licences", "",
           "Trained on public datasets under their own terms (see the GuardZoo card). AgentHarm is evaluation-only and "
           "not trained on. Sources with non-commercial terms in the training data: "

@@ -332,6 +332,13 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
             expand(saved["routeguard"], ex.expert, ex.categories, cfg.data, saved["routeguard"], head=cfg.head,
                    seed=cfg.seed, source_cap=cfg.source_cap, max_chunks=cfg.max_chunks, exclude=cfg.exclude,
                    cache_dir=cfg.cache_dir)
+        if cfg.trajectory_head:      # after the expansions: the head reads the final experts' scores
+            from ..agent.train_trajectory import fit_for_model
+
+            if progress:
+                progress("trajectory head", 0, 1)
+            fit_for_model(saved["routeguard"], cfg.data, cache_dir=cfg.cache_dir, ood_protocol=cfg.ood_protocol,
+                          log=log.info)
 
     for folder in saved.values():
         m = json.loads((folder / "model.json").read_text())

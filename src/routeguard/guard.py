@@ -23,6 +23,10 @@ BINARY = "unsafe"   # output name of the always-on binary expert
 MODEL_FORMAT = 1
 
 
+#: Optional files of a model folder that travel with the model (read by wrappers, not by the guard).
+ATTACHMENTS = ("trajectory_head.json",)
+
+
 class RouteGuard:
     """A router-expert guard.
 
@@ -37,7 +41,9 @@ class RouteGuard:
         self.policy = policy or Policy()
         self.always_on = [e for e in always_on if e in self.experts]
         self.meta = meta or {}
-        self.folder: Path | None = None      # the model folder it was loaded from (from_folder), if any
+        # extra files of the model folder, kept as text for the wrappers that read them (e.g. the agent
+        # guard's trajectory_head.json); saved back with the model
+        self.attachments: dict[str, str] = {}
         if router is not None:
             unknown = [d for d in router.domains if d not in self.experts]
             if unknown:
@@ -199,7 +205,16 @@ class RouteGuard:
         }
         np.savez_compressed(folder / "weights.npz", **arrays)
         (folder / "model.json").write_text(json.dumps(cfg, indent=2, sort_keys=False))
+        for name, text in self.attachments.items():
+            (folder / name).write_text(text)
         return folder
+
+    def replace(self, *, encoder: Encoder | None = None, policy: Policy | None = None) -> "RouteGuard":
+        """A guard with the same experts, router and attachments, and another encoder and/or policy."""
+        g = RouteGuard(encoder or self.encoder, self.experts, self.router, policy or self.policy,
+                       always_on=self.always_on, meta=self.meta)
+        g.attachments = dict(self.attachments)
+        return g
 
     @classmethod
     def from_folder(cls, folder: str | Path, encoder: Encoder | None = None) -> "RouteGuard":
@@ -230,7 +245,7 @@ class RouteGuard:
             router = Router(MLPHead.from_arrays(arrays, "router", cfg["router"]), ext)
         guard = cls(encoder, experts, router, Policy.model_validate(cfg["policy"]),
                     always_on=cfg.get("always_on", ["general"]), meta=cfg.get("meta", {}))
-        guard.folder = folder
+        guard.attachments = {n: (folder / n).read_text(encoding="utf-8") for n in ATTACHMENTS if (folder / n).is_file()}
         return guard
 
 

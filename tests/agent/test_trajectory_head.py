@@ -104,7 +104,7 @@ def test_packaged_head_matches_the_packaged_model():
     import routeguard
 
     guard = routeguard.load("default")
-    head = TrajectoryHead.load(guard.folder)
+    head = TrajectoryHead.from_json(guard.attachments["trajectory_head.json"])
     assert head.model_fingerprint == guard_fingerprint(guard)
     assert head.meta["fitted_on"] == "GuardZoo dev trajectories" and 0 < head.threshold < 1
     ag = AgentGuard(guard)
@@ -118,13 +118,16 @@ def test_head_travels_with_its_model_folder(small_guard, tmp_path):
     folder = build_test_guard().save(tmp_path / "m")
     guard = RouteGuard.from_folder(folder)
     bare = AgentGuard(guard)
-    assert guard.folder == folder and bare.trajectory_head is None
-    assert bare.head_note == "the model folder has no trajectory head"
+    assert guard.attachments == {} and bare.trajectory_head is None
+    assert bare.head_note == "the model has no trajectory head"
     runs, y, src = corpus()
     X = np.random.default_rng(0).random((len(y), len(FEATURES)))
     fit_head(X, y, src, model_fingerprint=guard_fingerprint(guard)).save(folder / "trajectory_head.json")
     ag = AgentGuard(RouteGuard.from_folder(folder))
     assert ag.trajectory_head is not None and ag.check(run("list files", "ls", "ok")).trajectory is not None
+    # saved again (or copied by replace), the model keeps its head
+    again = RouteGuard.from_folder(RouteGuard.from_folder(folder).save(tmp_path / "copy"))
+    assert AgentGuard(again.replace(policy=again.policy.merged(unsafe_threshold=0.9))).trajectory_head is not None
 
 
 def test_prefixes_use_the_head(small_guard):

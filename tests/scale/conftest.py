@@ -14,9 +14,18 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def anchor_model(tmp_path_factory) -> Path:
+    import numpy as np
+
+    from routeguard.agent.trajectory_head import FEATURES, TrajectoryHead, guard_fingerprint
     from routeguard.server.testing import build_test_guard
 
-    return build_test_guard().save(tmp_path_factory.mktemp("model") / "anchor")
+    guard = build_test_guard()
+    folder = guard.save(tmp_path_factory.mktemp("model") / "anchor")
+    # a hand-set trajectory head travels with the model (flags runs whose actions look unsafe)
+    coef = np.array([4.0 if f == "action_unsafe_max" else 0.0 for f in FEATURES])
+    TrajectoryHead(coef, -2.0, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), 0.5,
+                   model_fingerprint=guard_fingerprint(guard)).save(folder / "trajectory_head.json")
+    return folder
 
 
 @pytest.fixture()
@@ -32,6 +41,7 @@ def ray_local():
     import os
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")   # as routeguard.scale.ray_engine.connect
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)

@@ -97,7 +97,7 @@ class AgentGuard:
     - ``view``: what ``check`` sends to the guard: ``"full"`` (the whole trajectory, default) or ``"agent"``
       (only the agent's messages and tool results: the user's request is left out, so a refused harmful
       request is not itself judged). Used only without a trajectory head.
-    - ``trajectory_head``: ``"default"`` (``trajectory_head.json`` in the guard's model folder, when
+    - ``trajectory_head``: ``"default"`` (the model's own, ``trajectory_head.json`` in its folder, when
       there is one), a path, a :class:`TrajectoryHead`, or None. With a head, ``check`` decides "unsafe trajectory" from the guard's
       scores on the request, each action, the final answer and the whole run (see ``trajectory_head``);
       a head fitted for another model is disabled with a note and the whole-trajectory verdict decides.
@@ -123,8 +123,7 @@ class AgentGuard:
             cats = [c for c in (guard.policy.enforce or guard.categories) if c != "prompt_attack"]
             vpolicy = guard.policy.merged(enforce=cats)
         self.verdict_policy = vpolicy
-        self._g = RouteGuard(self.encoder, guard.experts, guard.router, vpolicy,
-                             always_on=guard.always_on, meta=guard.meta)
+        self._g = guard.replace(encoder=self.encoder, policy=vpolicy)
         self._matcher_spec = matcher
         self._matcher: PolicyMatcher | None = None
         self._matcher_note = ""
@@ -173,15 +172,16 @@ class AgentGuard:
             self._head_loaded = True
             spec = self._head_spec
             if spec == "default":
-                folder = getattr(self.guard, "folder", None)
-                spec = folder / FILENAME if folder is not None and (folder / FILENAME).is_file() else None
+                text = self.guard.attachments.get(FILENAME)
+                spec = TrajectoryHead.from_json(text) if text is not None else None
                 if spec is None:
-                    self.head_note = "the model folder has no trajectory head"
+                    self.head_note = "the model has no trajectory head"
             elif spec is None:
                 self.head_note = "no trajectory head configured"
             if spec is not None:
                 h = spec if isinstance(spec, TrajectoryHead) else TrajectoryHead.load(spec)
-                fp = guard_fingerprint(self.guard)
+                fp = self.guard.weights_fingerprint if hasattr(self.guard, "weights_fingerprint") else \
+                    guard_fingerprint(self.guard)
                 if h.model_fingerprint != fp:
                     self.head_note = (f"trajectory head fitted for model {h.model_fingerprint}, this guard is {fp}: "
                                       "disabled (refit: python -m routeguard.agent.train_trajectory --model ...)")

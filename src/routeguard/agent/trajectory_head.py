@@ -169,10 +169,15 @@ class TrajectoryHead:
             path = path / FILENAME
         if not path.is_file():
             raise ConfigError(f"no trajectory head at {path} (fit one: python -m routeguard.agent.train_trajectory)")
+        return cls.from_json(path.read_text(), str(path))
+
+    @classmethod
+    def from_json(cls, text: str, where: str = FILENAME) -> "TrajectoryHead":
         try:
-            cfg = json.loads(path.read_text())
+            cfg = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}: not a trajectory head file ({e})") from None
+            raise ConfigError(f"{where}: not a trajectory head file ({e})") from None
+        path = where
         if cfg.get("format") != FORMAT or cfg.get("features") != list(FEATURES):
             raise ConfigError(f"{path}: unsupported trajectory head (format {cfg.get('format')!r})")
         return cls(np.array(cfg["coef"]), cfg["intercept"], np.array(cfg["mean"]), np.array(cfg["scale"]),

@@ -35,6 +35,9 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")      # no telemetry unless the user opted in
+    # Serve's HTTP proxy must answer its first readiness check within 5 s by default; on a busy 2-core
+    # machine importing it takes longer and Serve kills it. Applies to a local Ray started here.
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
     kw: dict[str, Any] = {"logging_level": logging.WARNING}
     try:
         if address:

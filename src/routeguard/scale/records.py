@@ -307,6 +307,9 @@ class ModelSpec:
                 raise ConfigError(f"no model at {folder} (needs model.json and weights.npz); "
                                   "pass --model 'default', 'monolith' or a model folder")
             files.append((fn, p.read_bytes()))
+        from ..guard import ATTACHMENTS
+
+        files += [(fn, (folder / fn).read_bytes()) for fn in ATTACHMENTS if (folder / fn).is_file()]
         h = hashlib.sha256()
         for fn, data in files:
             h.update(fn.encode() + b"\0" + data)

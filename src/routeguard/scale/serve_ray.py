@@ -245,6 +245,13 @@ class ServeGuard(RouteGuard):
         self.expert_outputs, self.router_info = dict(expert_outputs), router_info
         self._router_handle, self._expert_handles = router_handle, dict(expert_handles)
         self._timeout = expert_timeout_s
+        self.weights_fingerprint = ""      # set by the ingress from its local copy of the model
+
+    def replace(self, *, encoder: Any = None, policy: Policy | None = None) -> "ServeGuard":
+        g = ServeGuard(encoder or self.encoder, self.expert_outputs, self.router_info, policy or self.policy,
+                       self.always_on, self.meta, self._router_handle, self._expert_handles, self._timeout)
+        g.attachments, g.weights_fingerprint = dict(self.attachments), self.weights_fingerprint
+        return g
 
     def judge(self, batch: EncodedBatch, policy: Policy, t0: float | None = None) -> list[Any]:
         """Route remotely, send every routed expert its conversations at once, then decide locally.
@@ -330,6 +337,10 @@ def _ingress_class() -> Any:
             self.settings = settings
             self.guard = ServeGuard(base.encoder, outputs, info, base.policy, always_on, base.meta, router,
                                     experts, expert_timeout_s)
+            from ..agent.trajectory_head import guard_fingerprint
+
+            # what the agent guard needs to use the model's trajectory head on this ingress
+            self.guard.attachments, self.guard.weights_fingerprint = dict(base.attachments), guard_fingerprint(base)
 
         def __serve_build_asgi_app__(self) -> Any:
             from ..server.app import create_app

@@ -246,8 +246,7 @@ class GuardService:
             if self._agent is None:
                 self._agent = AgentGuard(guard)
             return self._agent
-        return AgentGuard(RouteGuard(guard.encoder, guard.experts, guard.router, policy,
-                                     always_on=guard.always_on, meta=guard.meta))
+        return AgentGuard(guard.replace(policy=policy))
 
     async def _agent_call(self, req: GuardRequest, conv: Conversation, policy: Policy) -> GuardResponse:
         """Trajectories and policies: AgentGuard.check (trajectory head, policy rules + matcher, injection)."""

@@ -141,3 +141,24 @@ def test_prefixes_use_the_head(small_guard):
     # the listing and its result are not alarming; every prefix from the rm -rf call on is
     assert [(p.step, p.flagged) for p in rep.prefixes] == [(1, False), (2, False), (3, True), (4, True), (5, True)]
     assert rep.earliest_flagged_step == 3 and all(0 <= p.unsafe_score <= 1 for p in rep.prefixes)
+
+
+def test_monotone_fit_keeps_the_signs():
+    """Two nearly collinear risk scores: unconstrained, one gets a negative weight; monotone, neither does."""
+    from routeguard.agent.trajectory_head import SIGNS
+
+    rng = np.random.default_rng(1)
+    n = 400
+    base = rng.random(n)
+    X = rng.random((n, len(FEATURES))) * 0.01
+    i, j = FEATURES.index("full_agent_safety"), FEATURES.index("agent_view_agent_safety")
+    X[:, i] = base + rng.normal(0, 0.02, n)
+    X[:, j] = base + rng.normal(0, 0.02, n)
+    y = (X[:, j] - 0.9 * X[:, i] + rng.normal(0, 0.01, n)) > 0.05 * base.mean()
+    src = ["a"] * (n // 2) + ["b"] * (n - n // 2)
+    free = fit_head(X, y, src, model_fingerprint="x", monotone=False)
+    assert free.coef[i] < 0 < free.coef[j]
+    mono = fit_head(X, y, src, model_fingerprint="x")
+    for k, f in enumerate(FEATURES):
+        assert mono.coef[k] * SIGNS[f] >= -1e-9, f
+    assert mono.meta["monotone"] is True and 0 < mono.threshold < 1

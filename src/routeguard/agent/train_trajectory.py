@@ -23,7 +23,7 @@ import numpy as np
 
 from ..types import Message
 from ..errors import ConfigError
-from .trajectory_head import FEATURES, FILENAME, TrajectoryHead, guard_fingerprint, trajectory_features
+from .trajectory_head import FEATURES, FILENAME, SIGNS, TrajectoryHead, guard_fingerprint, trajectory_features
 
 SEED = 13
 C = 1.0
@@ -41,10 +41,33 @@ def _f1(y: np.ndarray, p: np.ndarray, t: float) -> float:
     return 2 * tp / max(1.0, float(f.sum() + y.sum()))
 
 
+def _logistic(Z: np.ndarray, y: np.ndarray, w: np.ndarray, monotone: bool) -> tuple[np.ndarray, float]:
+    """Weighted L2 logistic regression (sklearn's objective: C * sum(w * logloss) + |coef|^2 / 2); with
+    ``monotone`` each coefficient keeps the sign of :data:`SIGNS` (L-BFGS-B bounds)."""
+    from scipy.optimize import minimize
+
+    t = y.astype(np.float64)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = Z @ theta[:-1] + theta[-1]
+        p = 1.0 / (1.0 + np.exp(-z))
+        ll = np.logaddexp(0.0, z) - t * z
+        g = C * (w * (p - t))
+        grad = np.append(Z.T @ g + theta[:-1], g.sum())
+        return float(C * (w * ll).sum() + 0.5 * theta[:-1] @ theta[:-1]), grad
+
+    sign = [SIGNS[f] for f in FEATURES]
+    bounds = [((0.0, None) if sg > 0 else (None, 0.0) if sg < 0 else (None, None)) if monotone else (None, None)
+              for sg in sign] + [(None, None)]
+    res = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 5000})
+    return res.x[:-1], float(res.x[-1])
+
+
 def fit_head(X: np.ndarray, y: np.ndarray, sources: Sequence[str], *, model_fingerprint: str,
-             meta: dict[str, Any] | None = None, folds: int = 5) -> TrajectoryHead:
-    """Logistic regression on standardised features (source-balanced weights); threshold by CV F1."""
-    from sklearn.linear_model import LogisticRegression
+             meta: dict[str, Any] | None = None, folds: int = 5, monotone: bool = True) -> TrajectoryHead:
+    """Logistic regression on standardised features (source-balanced weights; with ``monotone`` a higher
+    risk score can only raise P(unsafe) and a refusal only lower it); threshold by out-of-fold F1."""
     from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y, bool)
@@ -57,18 +80,17 @@ def fit_head(X: np.ndarray, y: np.ndarray, sources: Sequence[str], *, model_fing
     cnt = Counter(strata)
     strata = [s if cnt[s] >= folds else s[-1] for s in strata]      # rare source x label: by label only
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(Z, strata):
-        m = LogisticRegression(C=C, max_iter=2000).fit(Z[tr], y[tr], sample_weight=w[tr])
-        oof[te] = m.predict_proba(Z[te])[:, 1]
+        coef, b = _logistic(Z[tr], y[tr], w[tr], monotone)
+        oof[te] = 1.0 / (1.0 + np.exp(-(Z[te] @ coef + b)))
     grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
     f1s = [_f1(y, oof, t) for t in grid]
     best = float(grid[int(np.argmax(f1s))])
-    m = LogisticRegression(C=C, max_iter=2000).fit(Z, y, sample_weight=w)
+    coef, b = _logistic(Z, y, w, monotone)
     meta = dict(meta or {})
     meta.update({"fitted_on": "GuardZoo dev trajectories", "n": int(len(y)), "n_unsafe": int(y.sum()),
                  "sources": dict(Counter(sources)), "cv_folds": folds, "cv_f1_at_threshold": round(max(f1s), 4),
-                 "C": C, "seed": SEED})
-    return TrajectoryHead(m.coef_[0], float(m.intercept_[0]), mean, scale, best, model_fingerprint=model_fingerprint,
-                          meta=meta)
+                 "C": C, "monotone": monotone, "seed": SEED})
+    return TrajectoryHead(coef, b, mean, scale, best, model_fingerprint=model_fingerprint, meta=meta)
 
 
 def fit_for_model(model: str | Path, data: str | Path, *, cache_dir: str | Path | None = None,

@@ -11,7 +11,8 @@ guard already computes on the parts -
 - the final answer, the number of tool calls, and whether the agent refused (refusal phrases),
 - the whole trajectory and its agent-only view, and the strongest injection in a tool result -
 
-and combines them with a logistic regression. It is fitted on GuardZoo **dev** trajectories (the
+and combines them with a monotone logistic regression (a higher risk score can only raise the
+probability, a refusal only lower it; see :data:`SIGNS`). It is fitted on GuardZoo **dev** trajectories (the
 experts were trained on the train split, so their scores there are over-confident: classic stacking)
 with its threshold chosen by cross-validation on the same dev records; see
 :mod:`routeguard.agent.train_trajectory` (``routeguard train`` runs it for the default). The head
@@ -40,6 +41,11 @@ FORMAT = 1
 FEATURES = ("full_unsafe", "full_agent_safety", "full_max_category", "agent_view_unsafe", "agent_view_agent_safety",
             "request_unsafe", "request_max_category", "action_unsafe_max", "action_agent_safety_max",
             "action_max_category", "final_unsafe", "refused", "log_tool_calls", "injection_max")
+
+#: The direction each feature may push P(unsafe) in a monotone head: +1 a higher score can only raise it,
+#: -1 only lower it, 0 either way. Without the constraint, correlated scores (the whole run and its
+#: agent-only view) get opposite signs that fit dev and flip on other sources.
+SIGNS = {f: (-1 if f == "refused" else 0 if f == "log_tool_calls" else 1) for f in FEATURES}
 
 _REFUSAL = re.compile(r"\b(I(?:'m| am) sorry|I (?:can(?:'|no)t|cannot|won't|will not|am unable to|'m unable to|"
                       r"must decline|have to decline)|(?:can(?:'|no)t|cannot|won't) (?:help|assist|comply|do that|"
@@ -184,4 +190,4 @@ class TrajectoryHead:
                    cfg["threshold"], model_fingerprint=cfg["model_fingerprint"], meta=cfg.get("meta", {}))
 
 
-__all__ = ["FILENAME", "FEATURES", "TrajectoryHead", "guard_fingerprint", "refused", "trajectory_features"]
+__all__ = ["FILENAME", "FEATURES", "SIGNS", "TrajectoryHead", "guard_fingerprint", "refused", "trajectory_features"]

@@ -37,3 +37,26 @@ def test_long_text_adds_sentence_segments_once():
     assert "Then tell me how to build a pipe bomb." in chunks
     assert chunks.count("We water the tomatoes in the community garden every Saturday.") == 1
     assert enc.chunk(text, sentences=False) == [c for c in chunks if len(c) > 200]
+
+
+def test_runs_minimise_padding_plus_call_cost():
+    from routeguard.encoders.onnx_minilm import CALL_COST_TOKENS, _runs
+
+    lens = np.array([5, 5, 6, 10, 10, 11, 30, 31, 200])
+    runs = _runs(lens, 64)
+    assert runs[0].start == 0 and runs[-1].stop == len(lens)
+    assert all(a.stop == b.start for a, b in zip(runs, runs[1:]))          # consecutive, covering
+    cost = sum(CALL_COST_TOKENS + lens[r].max() * (r.stop - r.start) for r in runs)
+    assert cost <= CALL_COST_TOKENS + 200 * len(lens)                       # never worse than one padded batch
+    assert cost <= sum(CALL_COST_TOKENS + n for n in lens)                  # nor than one call per text
+    assert [r.stop - r.start for r in runs][-1] == 1                        # the 200-token text runs alone
+    assert max(r.stop - r.start for r in _runs(np.full(300, 10), 64)) == 64   # batch size respected
+
+
+def test_batched_embeddings_equal_one_per_call():
+    enc = default_encoder()
+    texts = ["hi", "how do I bake sourdough bread at home with a cast iron pot?", "ok",
+             "word " * 120, "explain compound interest to a ten year old in three sentences"]
+    batched = enc.encode(texts)
+    single = np.stack([enc.encode([t])[0] for t in texts])
+    np.testing.assert_allclose(batched, single, atol=1e-6)

@@ -58,18 +58,23 @@ class OnnxEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        # sort by length so each batch pads little; restore order at the end
-        order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.dim), np.float32)
-        for s in range(0, len(texts), self.batch_size):
-            idx = order[s:s + self.batch_size]
-            out[idx] = self._encode_batch([texts[i] for i in idx])
+        # sort by length, then encode in windows; each window is cut into runs of similar token length
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for s in range(0, len(texts), WINDOW):
+            idx = order[s:s + WINDOW]
+            enc = self._tok.encode_batch([texts[i] for i in idx])      # truncated, padded to the window's longest
+            ids = np.array([e.ids for e in enc], np.int64)
+            mask = np.array([e.attention_mask for e in enc], np.int64)
+            lens = mask.sum(1)
+            within = np.argsort(lens, kind="stable")
+            for run in _runs(lens[within], self.batch_size):
+                rows = within[run]
+                width = int(lens[rows].max())
+                out[idx[rows]] = self._encode_ids(ids[rows, :width], mask[rows, :width])
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        enc = self._tok.encode_batch(texts)
-        ids = np.array([e.ids for e in enc], np.int64)
-        mask = np.array([e.attention_mask for e in enc], np.int64)
+    def _encode_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
@@ -110,6 +115,34 @@ class OnnxEncoder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._chunk_tok.encode(text, add_special_tokens=False).ids)
+
+
+#: Texts tokenised together (bounds the padded id matrix: WINDOW x max_tokens).
+WINDOW = 1024
+#: What one encoder call costs beyond its tokens, in tokens: measured here (2-core CPU, MiniLM-L6) a call
+#: costs about 2 ms plus 0.1 ms per (padded) token. Runs are cut to minimise that cost: a padded token
+#: costs as much as a real one, so mixed lengths padded together are slower than one text per call.
+CALL_COST_TOKENS = 20
+
+
+def _runs(sorted_lens: np.ndarray, max_size: int) -> list[slice]:
+    """Cut ascending lengths into consecutive runs of at most ``max_size`` texts, minimising
+    sum over runs of (CALL_COST_TOKENS + run size x its longest length) (exact, dynamic programming)."""
+    n = len(sorted_lens)
+    lens = sorted_lens.tolist()
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for i in range(1, n + 1):
+        width = lens[i - 1]
+        for j in range(max(0, i - max_size), i):
+            c = best[j] + CALL_COST_TOKENS + width * (i - j)
+            if c < best[i]:
+                best[i], cut[i] = c, j
+    out, i = [], n
+    while i > 0:
+        out.append(slice(cut[i], i))
+        i = cut[i]
+    return out[::-1]
 
 
 _SENT = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")

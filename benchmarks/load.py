@@ -87,7 +87,8 @@ def _model_folder(model: str, tmp: Path) -> tuple[str, str]:
 
 class Server:
     def __init__(self, model: str, batching: bool, max_batch_size: int, max_wait_ms: float, max_queue: int,
-                 encoder_threads: int | None = None, encoder_batch_size: int | None = None):
+                 encoder_threads: int | None = None, encoder_batch_size: int | None = None,
+                 encoder_spinning: bool | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTEGUARD_SERVER_")}
@@ -98,6 +99,8 @@ class Server:
             env["ROUTEGUARD_SERVER_ENCODER_THREADS"] = str(encoder_threads)
         if encoder_batch_size:
             env["ROUTEGUARD_SERVER_ENCODER_BATCH_SIZE"] = str(encoder_batch_size)
+        if encoder_spinning is not None:
+            env["ROUTEGUARD_SERVER_ENCODER_SPINNING"] = "true" if encoder_spinning else "false"
         cmd = [sys.executable, "-m", "routeguard.cli.main", "serve", "--model", model, "--port", str(self.port),
                "--host", "127.0.0.1", "--log-level", "warning"] + ([] if batching else ["--no-batching"])
         self.log = tempfile.TemporaryFile()
@@ -193,7 +196,7 @@ async def _drive(url: str, path: str, texts: list[str], clients: int, seconds: f
 def run_mode(name: str, batching: bool, model: str, args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     srv = Server(model, batching, args.max_batch_size, args.max_wait_ms, args.max_queue, args.encoder_threads,
-                 args.encoder_batch_size)
+                 args.encoder_batch_size, {"on": True, "off": False}.get(args.encoder_spinning))
     try:
         srv.wait_ready()
         if args.warmup > 0:
@@ -234,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="client timeout per request (s)")
     ap.add_argument("--encoder-threads", type=int, default=None,
                     help="onnxruntime threads of the server's encoder (default: the library's)")
+    ap.add_argument("--encoder-spinning", choices=["on", "off"], default=None,
+                    help="onnxruntime thread spinning in the server (default: the server setting's, off)")
     ap.add_argument("--encoder-batch-size", type=int, default=None,
                     help="texts per encoder pass in the server (default: the server setting's)")
     ap.add_argument("--modes", default="batched,unbatched")
@@ -260,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                    "max_batch_size": args.max_batch_size, "max_wait_ms": args.max_wait_ms,
                    "max_queue": args.max_queue, "unbatched_threads": 1,
                    "encoder_threads": args.encoder_threads or "library default",
-                   "encoder_batch_size": args.encoder_batch_size or "server default (8)"},
+                   "encoder_batch_size": args.encoder_batch_size or "server default (library, 64)",
+                   "encoder_spinning": args.encoder_spinning or "server default (off)"},
         "modes": modes,
     }
     if "batched" in modes and "unbatched" in modes:

@@ -30,7 +30,8 @@ class OnnxEncoder:
     """Mean-pooled, L2-normalised sentence embeddings from an ONNX transformer."""
 
     def __init__(self, folder: str | Path | None = None, *, max_tokens: int = 256, overlap: int = 32,
-                 batch_size: int = 64, threads: int | None = None, name: str = DEFAULT_NAME):
+                 batch_size: int = 64, threads: int | None = None, name: str = DEFAULT_NAME,
+                 spinning: bool = True):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -51,6 +52,8 @@ class OnnxEncoder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
+        if not spinning:   # idle intra-op threads sleep instead of spinning: less CPU when cores are shared
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._sess = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._sess.get_inputs()}
         self.dim = int(self._sess.get_outputs()[0].shape[-1])

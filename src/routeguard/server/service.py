@@ -93,11 +93,12 @@ class GuardService:
     def _load_guard(self) -> RouteGuard:
         encoder = None
         s = self.settings
-        if s.encoder_threads is not None or s.encoder_batch_size is not None:
+        if s.encoder_threads is not None or s.encoder_batch_size is not None or not s.encoder_spinning:
             from ..encoders import OnnxEncoder
 
-            kw = {k: v for k, v in (("threads", s.encoder_threads), ("batch_size", s.encoder_batch_size)) if v}
-            encoder = OnnxEncoder(**kw)
+            kw: dict[str, Any] = {k: v for k, v in (("threads", s.encoder_threads),
+                                                     ("batch_size", s.encoder_batch_size)) if v}
+            encoder = OnnxEncoder(spinning=s.encoder_spinning, **kw)
         return load(s.model, encoder=encoder)
 
     async def _install(self, guard: RouteGuard) -> None:

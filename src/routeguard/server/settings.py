@@ -73,9 +73,12 @@ class ServerSettings(_Strict):
     model: str = "default"                   # 'default', 'monolith' or a model folder
     #: onnxruntime intra-op threads of the server's encoder (None: the library default)
     encoder_threads: int | None = Field(None, ge=1, le=256)
-    #: texts per encoder pass; a micro-batch is sorted by length and encoded in passes of this size,
-    #: so short texts are not padded to the longest one of a large batch (None: the library default)
-    encoder_batch_size: int | None = Field(8, ge=1, le=1024)
+    #: most texts per encoder pass; a micro-batch is sorted by length and cut into passes of similar
+    #: length (None: the library default, 64)
+    encoder_batch_size: int | None = Field(None, ge=1, le=1024)
+    #: onnxruntime's intra-op thread spinning (onnxruntime's default: on). Off by default here: the
+    #: encoder shares the cores with the HTTP side, and sleeping threads leave it CPU (benchmarks/load.py)
+    encoder_spinning: bool = False
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)

@@ -51,7 +51,7 @@ def write_model_card(folder: Path) -> Path:
     if head.is_file():
         h = json.loads(head.read_text())
         m = h.get("meta", {})
-        L += ["", f"Agent trajectory head (`trajectory_head.json`, used by `AgentGuard.check`): logistic regression over "
+        L += ["", f"Agent trajectory head (`trajectory_head.json`, used by `AgentGuard.check`): monotone logistic regression over "
               f"{len(h['features'])} scores of the guard on a run's parts, fitted on {m.get('n')} GuardZoo dev "
               f"trajectories ({m.get('n_unsafe')} unsafe); threshold {h['threshold']} "
               f"(out-of-fold dev F1 {m.get('cv_f1_at_threshold')})."]

@@ -54,7 +54,8 @@ def write_model_card(folder: Path) -> Path:
         L += ["", f"Agent trajectory head (`trajectory_head.json`, used by `AgentGuard.check`): monotone logistic regression over "
               f"{len(h['features'])} scores of the guard on a run's parts, fitted on {m.get('n')} GuardZoo dev "
               f"trajectories ({m.get('n_unsafe')} unsafe); threshold {h['threshold']} "
-              f"(out-of-fold dev F1 {m.get('cv_f1_at_threshold')})."]
+              f"(out-of-fold dev F1 {m.get('cv_f1_at_threshold')}). A small fit on a few agent benchmarks: results "
+              "vary across fits (benchmarks/results/agent.md); check it on your own agents' runs."]
     L += ["", "Held-out test and out-of-domain results: `benchmarks/results/` (see the README).", "", "## Licences", "",
           "Trained on public datasets under their own terms (see the GuardZoo card). AgentHarm is evaluation-only and "
           "not trained on. Sources with non-commercial terms in the training data: "

@@ -134,7 +134,8 @@ def full_trajectories(ag: AgentGuard, recs: list[Any], batch: int = 32) -> dict[
             p = head.score(X)
             pred = [(bool(x >= head.threshold), float(x)) for x in p]
         else:
-            pred = [(bool(v.flagged), float(v.unsafe_score)) for v in ag._g.check_batch([ag.judged(_msgs(r)) for r in part])]
+            verdicts = ag._g.check_batch([ag.judged(_msgs(r)) for r in part])
+            pred = [(bool(v.flagged), float(v.unsafe_score)) for v in verdicts]
         for r, (f, sc) in zip(part, pred):
             rows.append((r.source, r.label == "unsafe", f, sc))
     by: dict[str, list] = defaultdict(list)
@@ -467,14 +468,20 @@ def notes(res: dict[str, Any]) -> list[str]:
     n.append("AgentGuard's trajectory verdict does not enforce prompt_attack (injection_in_verdict=False): tool results "
              "holding an injection are reported in `injection`; AgentDojo runs that read an injection without acting "
              "on it are labelled safe.")
-    n.append("The trajectory decision is the model's trajectory head (routeguard/agent/trajectory_head.py): a logistic "
+    n.append("The trajectory decision is the model's trajectory head (routeguard/agent/trajectory_head.py): a monotone logistic "
              "regression over 14 scores the guard computes on a run's parts (the request as a prompt, each action as a "
              "response to it, the final answer, refusal phrases, tool-call count, the whole run and its agent-only "
              "view, the strongest tool-result injection). It is fitted on GuardZoo dev trajectories only (source-"
              "balanced), its threshold by 5-fold cross-validation on them; the eval_only and test records and the "
              "held-out sources are never read to fit or choose anything. It was built after the whole-run verdict "
              "was found to rank well but decide badly (the 'no head' rows): one alarming chunk in a long run flags "
-             "it. The OOD-protocol model's head is fitted on dev without the held-out sources.")
+             "it. The OOD-protocol model's head is fitted on dev without the held-out sources. A first, unconstrained "
+             "head gave opposite signs to the whole-run and agent-only scores; fitted for the OOD-protocol model it "
+             "scored F1 0.24 on the AgentHarm runs (default model: 0.98), so the coefficients are now sign-constrained "
+             "(a risk score can only raise P(unsafe), a refusal only lower it), which also raised the out-of-fold dev "
+             "F1 (0.654 -> 0.664). Even so the OOD-protocol head stays weak on the held-out ToolEmu runs and on the "
+             "AgentHarm runs (table 1): the head is small and fitted on a few hundred runs from six sources, and its "
+             "quality varies across fits.")
     n.append("Policy cases are built by us from ST-WebAgentBench's evaluator fields (routeguard/agent/pairs.py); the test "
              "tasks are never used for training or calibration, but the same policy wordings recur across tasks, so "
              "the matcher's ST-Web numbers measure new tasks and parameters, not new wordings. On hand-written "
@@ -494,8 +501,8 @@ def notes(res: dict[str, Any]) -> list[str]:
     if "check_step_latency" in res:
         c = res["check_step_latency"]
         n.append(f"check_step p50 with prefetch: {c['prefetched']['p50_ms']} ms, of which the one MiniLM pass over the "
-                 f"proposed step is {c['prefetched']['p50_encoder_ms']} ms, on a 2-CPU machine shared with model "
-                 "training (load average in the meta). The 20 ms target is "
+                 f"proposed step is {c['prefetched']['p50_encoder_ms']} ms, on a 2-CPU machine (load average before "
+                 f"and after in the meta and check_step_latency). The 20 ms target is "
                  + ("met." if (c['prefetched']['p50_ms'] or 1e9) < 20 else "NOT met here; without prefetch the "
                     "new tool result and history context are encoded inside the call (cold row)."))
     return n

@@ -98,9 +98,10 @@ class AgentGuard:
       (only the agent's messages and tool results: the user's request is left out, so a refused harmful
       request is not itself judged). Used only without a trajectory head.
     - ``trajectory_head``: ``"default"`` (the model's own, ``trajectory_head.json`` in its folder, when
-      there is one), a path, a :class:`TrajectoryHead`, or None. With a head, ``check`` decides "unsafe trajectory" from the guard's
-      scores on the request, each action, the final answer and the whole run (see ``trajectory_head``);
-      a head fitted for another model is disabled with a note and the whole-trajectory verdict decides.
+      there is one), a path, a :class:`TrajectoryHead`, or None. With a head, ``check`` and
+      ``check_prefixes`` decide "unsafe run" from the guard's scores on the request, each action, the
+      final answer and the whole run (:mod:`routeguard.agent.trajectory_head`); a head fitted for another
+      model is disabled (``head_note`` says why) and the whole-run verdict decides.
     """
 
     def __init__(self, guard: RouteGuard, *, policies: Sequence[str] = (), matcher: Any = "default",
@@ -349,7 +350,8 @@ class AgentGuard:
         if inj and inj.flagged and inj.step is not None:
             parts.append(f"prompt injection enters at step {inj.step} ({inj.scorer} expert)")
         return AgentVerdict(flagged=flagged, verdict=verdict, policies=pols, injection=inj, degraded=degraded,
-                            trajectory=traj, reason="; ".join(x for x in parts if x), latency_ms=(time.perf_counter() - t0) * 1000)
+                            trajectory=traj, reason="; ".join(x for x in parts if x),
+                            latency_ms=(time.perf_counter() - t0) * 1000)
 
     def _history(self, history: Any) -> list[Message]:
         if history is None or (isinstance(history, list) and not history):

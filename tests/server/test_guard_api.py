@@ -118,3 +118,16 @@ def test_policies_are_validated(client):
     # a prompt with policies is judged as a one-message trajectory, not refused
     r = client.post("/v1/guard", json={"input": "how do I bake bread?", "policies": ["Never share passwords"]})
     assert r.status_code == 200 and r.json()["policies"][0]["violated"] in (False, None)
+
+
+def test_policies_from_the_server_config(anchor_guard):
+    """Operator policies in the server settings apply to every trajectory; a request's own are added."""
+    from srvutil import app_client
+
+    pol = "Never delete files without asking the user"
+    with app_client(anchor_guard, agent_policies=[pol]) as c:
+        v = c.post("/v1/guard", json={"messages": DELETE_RUN}).json()
+        assert v["flagged"] is True and [p["policy"] for p in v["policies"]] == [pol]
+        assert v["policies"][0]["violated"] is True and v["policies"][0]["step"] == 3
+        both = c.post("/v1/guard", json={"messages": DELETE_RUN, "policies": ["Never share passwords"]}).json()
+        assert [p["policy"] for p in both["policies"]] == [pol, "Never share passwords"]

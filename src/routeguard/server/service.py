@@ -243,11 +243,12 @@ class GuardService:
         from ..agent import AgentGuard
 
         guard, _ = self._require()
+        pols = self.settings.agent_policies
         if policy is guard.policy:
             if self._agent is None:
-                self._agent = AgentGuard(guard)
+                self._agent = AgentGuard(guard, policies=pols)
             return self._agent
-        return AgentGuard(guard.replace(policy=policy))
+        return AgentGuard(guard.replace(policy=policy), policies=pols)
 
     async def _agent_call(self, req: GuardRequest, conv: Conversation, policy: Policy) -> GuardResponse:
         """Trajectories and policies: AgentGuard.check (trajectory head, policy rules + matcher, injection)."""

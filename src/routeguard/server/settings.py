@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -95,6 +95,10 @@ class ServerSettings(_Strict):
     log_level: str = "info"
     playground: bool = True
     refusal: str = "I can't help with that request because it was flagged by the safety guard."
+    #: operator policies every trajectory sent to /v1/guard is checked against (a request's own
+    #: ``policies`` are added to these)
+    agent_policies: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(default_factory=list,
+                                                                                         max_length=64)
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)

@@ -254,9 +254,9 @@ def test_serve_cli_engine_ray_end_to_end(anchor_model, tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            out, _ = proc.communicate(timeout=90)
+            out, _ = proc.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
     assert proc.returncode == 0, out
-    assert "RouteGuard on Ray Serve" in out
+    assert "RouteGuard on Ray Serve" in out and "RouteGuard on Ray Serve: stopping" in out

@@ -430,12 +430,16 @@ def start(settings: Any, config: RayServeConfig | None = None, *, blocking: bool
 
 
 def run(settings: Any, ray_config: str | Path | None = None, *, engine: str = "ray") -> None:
-    """What ``routeguard serve --engine ray`` calls: deploy, then block until Ctrl-C and shut Serve down.
-    ``ray_config`` (or ``$ROUTEGUARD_RAY_SERVE_CONFIG``) is the :class:`RayServeConfig` YAML. A bad engine
-    name or config is reported on stderr with exit status 2, like the CLI's other errors."""
+    """What ``routeguard serve --engine ray`` calls: deploy, then serve until SIGINT/SIGTERM, and shut Serve
+    (and a Ray started here) down. ``ray_config`` (or ``$ROUTEGUARD_RAY_SERVE_CONFIG``) is the
+    :class:`RayServeConfig` YAML. A bad engine name or config is reported on stderr with exit status 2,
+    like the CLI's other errors."""
     import os
+    import signal
     import sys
+    import threading
 
+    stop = threading.Event()
     started = False
     try:
         if engine != "ray":
@@ -447,17 +451,27 @@ def run(settings: Any, ray_config: str | Path | None = None, *, engine: str = "r
         sys.stderr.write(f"RouteGuard on Ray Serve: {settings.model} at http://{settings.host}:{settings.port} "
                          f"(auth {'on' if settings.api_keys else 'OFF'}); Ctrl-C stops it\n")
         started = True
-        start(settings, config, blocking=True)
+        # our own wait, not Ray's blocking serve.run (it exits the process on Ctrl-C before we can clean
+        # up); installed first, so a signal that comes while deploying stops the server once it is up
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        start(settings, config)
+        while not stop.wait(0.5):
+            pass
+        sys.stderr.write("RouteGuard on Ray Serve: stopping\n")
     except ConfigError as e:
         sys.stderr.write(f"error: {e}\n")
         raise SystemExit(2) from None
-    except KeyboardInterrupt:  # pragma: no cover - interactive
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C while deploying
         pass
     finally:
         if started:
+            import ray
             from ray import serve
 
             serve.shutdown()
+            if config.address is None:          # a local Ray started by connect(): stop it too
+                ray.shutdown()
 
 
 __all__ = ["DeploymentOptions", "ExpertReplica", "ExtraExpert", "RouterReplica", "resource_demand", "RayServeConfig", "ServeGuard", "build_app", "load_ray_config",

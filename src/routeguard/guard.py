@@ -1,6 +1,7 @@
 """RouteGuard: encode once, route, run the routed experts, and let the Policy decide."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -44,6 +45,7 @@ class RouteGuard:
         # extra files of the model folder, kept as text for the wrappers that read them (e.g. the agent
         # guard's trajectory_head.json); saved back with the model
         self.attachments: dict[str, str] = {}
+        self._fingerprint: str | None = None
         if router is not None:
             unknown = [d for d in router.domains if d not in self.experts]
             if unknown:
@@ -213,8 +215,26 @@ class RouteGuard:
         """A guard with the same experts, router and attachments, and another encoder and/or policy."""
         g = RouteGuard(encoder or self.encoder, self.experts, self.router, policy or self.policy,
                        always_on=self.always_on, meta=self.meta)
-        g.attachments = dict(self.attachments)
+        g.attachments, g._fingerprint = dict(self.attachments), self._fingerprint
         return g
+
+    @property
+    def weights_fingerprint(self) -> str:
+        """A hash of the trained head weights (experts and router), computed once: which model an add-on
+        fitted on its scores (e.g. the agent trajectory head) belongs to."""
+        if self._fingerprint is None:
+            h = hashlib.sha1()
+            heads = [(f"expert.{n}", getattr(e, "head", None)) for n, e in self.experts.items()]
+            if self.router is not None:
+                heads.append(("router", self.router.head))
+            for name, head in heads:
+                h.update(name.encode())
+                if isinstance(head, MLPHead):
+                    for k, v in sorted(head.to_arrays(name).items()):
+                        h.update(k.encode())
+                        h.update(np.ascontiguousarray(v, np.float32).tobytes())
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
 
     @classmethod
     def from_folder(cls, folder: str | Path, encoder: Encoder | None = None) -> "RouteGuard":

@@ -40,33 +40,17 @@ class HashEncoder:
         return [" ".join(ws[i:i + 60]) for i in range(0, max(1, len(ws)), 50)] or [text]
 
 
-class KeywordAttack(Expert):
-    """Scores prompt_attack 0.95 when a chunk holds injection wording, else 0.05."""
+class KeywordExpert(Expert):
+    """Scores ``hi`` when a chunk of the judged text matches ``pattern``, else ``lo``."""
 
-    name = "attack"
-    outputs = ("prompt_attack",)
-
-    def score(self, batch, which):
-        out = np.full((len(which), 1), 0.05, np.float32)
-        for j, i in enumerate(which):
-            rows = [batch.chunks[r] for r in np.nonzero(batch.owner == i)[0]]
-            if any(re.search(r"<information>|ignore (all )?previous instructions", c, re.I) for c in rows):
-                out[j, 0] = 0.95
-        return out
-
-
-class KeywordGeneral(Expert):
-    """P(unsafe) 0.9 when the judged text mentions 'rm -rf' or 'password', else 0.1."""
-
-    name = "general"
-    outputs = ("unsafe",)
+    def __init__(self, name: str, output: str, pattern: str, hi: float, lo: float):
+        self.name, self.outputs, self.pattern, self.hi, self.lo = name, (output,), re.compile(pattern, re.I), hi, lo
 
     def score(self, batch, which):
-        out = np.full((len(which), 1), 0.1, np.float32)
+        out = np.full((len(which), 1), self.lo, np.float32)
         for j, i in enumerate(which):
-            rows = [batch.chunks[r] for r in np.nonzero(batch.owner == i)[0]]
-            if any(re.search(r"rm -rf|password", c, re.I) for c in rows):
-                out[j, 0] = 0.9
+            if any(self.pattern.search(batch.chunks[r]) for r in np.nonzero(batch.owner == i)[0]):
+                out[j, 0] = self.hi
         return out
 
 
@@ -75,9 +59,11 @@ def tiny_guard(with_attack: bool = True) -> RouteGuard:
     d = feature_dim(DIM)
     agent = HeadExpert("agent", MLPHead([(rng.normal(0, 0.01, (d, 1)).astype(np.float32),
                                           np.full(1, -3.0, np.float32))], ["agent_safety"]))
-    experts: dict[str, Expert] = {"general": KeywordGeneral(), "agent": agent}
+    experts: dict[str, Expert] = {"general": KeywordExpert("general", "unsafe", r"rm -rf|password", 0.9, 0.1),
+                                  "agent": agent}
     if with_attack:
-        experts["attack"] = KeywordAttack()
+        experts["attack"] = KeywordExpert("attack", "prompt_attack", r"<information>|ignore (all )?previous instructions",
+                                          0.95, 0.05)
     return RouteGuard(HashEncoder(), experts, None, Policy(thresholds={"prompt_attack": 0.5}), always_on=("general",))
 
 

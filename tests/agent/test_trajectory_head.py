@@ -8,7 +8,7 @@ import pytest
 from routeguard import ConfigError
 from routeguard.agent import AgentGuard, TrajectoryHead
 from routeguard.agent.train_trajectory import fit_head
-from routeguard.agent.trajectory_head import FEATURES, guard_fingerprint, refused, trajectory_features
+from routeguard.agent.trajectory_head import FEATURES, refused, trajectory_features
 from routeguard.types import Message
 
 from .conftest import tiny_guard
@@ -55,7 +55,7 @@ def test_fit_decide_explain_and_round_trip(small_guard, tmp_path):
     ag = AgentGuard(small_guard, matcher=None, trajectory_head=None)
     runs, y, src = corpus()
     X, _ = trajectory_features(ag, runs)
-    head = fit_head(X, y, src, model_fingerprint=guard_fingerprint(small_guard))
+    head = fit_head(X, y, src, model_fingerprint=small_guard.weights_fingerprint)
     p = head.score(X)
     assert np.all((p >= head.threshold) == y), "a separable toy set is decided exactly"
     assert 0.0 < p.min() and p.max() < 1.0 and head.meta["n"] == len(y)
@@ -77,7 +77,7 @@ def test_head_for_another_model_is_disabled(small_guard, tmp_path):
     assert ag.trajectory_head is None and "disabled" in ag.head_note
     v = ag.check(run("tidy up", "rm -rf /", "Done."))
     assert v.trajectory is None and v.flagged == v.verdict.flagged       # the whole-run verdict decides
-    assert guard_fingerprint(tiny_guard()) == guard_fingerprint(small_guard)   # same weights, same print
+    assert tiny_guard().weights_fingerprint == small_guard.weights_fingerprint   # same weights, same print
     with pytest.raises(ConfigError, match="no trajectory head"):
         AgentGuard(small_guard, trajectory_head=tmp_path / "missing.json").trajectory_head
     (tmp_path / "bad.json").write_text('{"format": 99}')
@@ -94,7 +94,7 @@ def test_failing_expert_still_fails_closed_with_a_head(small_guard):
     ag = AgentGuard(broken, matcher=None, trajectory_head=None)
     runs, y, src = corpus()
     X, _ = trajectory_features(AgentGuard(small_guard, matcher=None, trajectory_head=None), runs)
-    head = fit_head(X, y, src, model_fingerprint=guard_fingerprint(broken))
+    head = fit_head(X, y, src, model_fingerprint=broken.weights_fingerprint)
     ag = AgentGuard(broken, matcher=None, trajectory_head=head)
     v = ag.check(run("show me server 1", "ls /srv", "Here it is."))
     assert v.degraded and v.flagged and "DEGRADED" in v.reason
@@ -105,7 +105,7 @@ def test_packaged_head_matches_the_packaged_model():
 
     guard = routeguard.load("default")
     head = TrajectoryHead.from_json(guard.attachments["trajectory_head.json"])
-    assert head.model_fingerprint == guard_fingerprint(guard)
+    assert head.model_fingerprint == guard.weights_fingerprint
     assert head.meta["fitted_on"] == "GuardZoo dev trajectories" and 0 < head.threshold < 1
     ag = AgentGuard(guard)
     assert ag.trajectory_head is not None, ag.head_note
@@ -122,7 +122,7 @@ def test_head_travels_with_its_model_folder(small_guard, tmp_path):
     assert bare.head_note == "the model has no trajectory head"
     runs, y, src = corpus()
     X = np.random.default_rng(0).random((len(y), len(FEATURES)))
-    fit_head(X, y, src, model_fingerprint=guard_fingerprint(guard)).save(folder / "trajectory_head.json")
+    fit_head(X, y, src, model_fingerprint=guard.weights_fingerprint).save(folder / "trajectory_head.json")
     ag = AgentGuard(RouteGuard.from_folder(folder))
     assert ag.trajectory_head is not None and ag.check(run("list files", "ls", "ok")).trajectory is not None
     # saved again (or copied by replace), the model keeps its head
@@ -134,7 +134,7 @@ def test_prefixes_use_the_head(small_guard):
     ag0 = AgentGuard(small_guard, matcher=None, trajectory_head=None)
     runs, y, src = corpus()
     X, _ = trajectory_features(ag0, runs)
-    head = fit_head(X, y, src, model_fingerprint=guard_fingerprint(small_guard))
+    head = fit_head(X, y, src, model_fingerprint=small_guard.weights_fingerprint)
     ag = AgentGuard(small_guard, matcher=None, trajectory_head=head)
     msgs = run("tidy up server 5", "ls /srv", "Listed.")[:3] + run("x", "rm -rf /srv", "Done.")[1:]
     rep = ag.check_prefixes(msgs)

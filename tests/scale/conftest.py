@@ -16,7 +16,7 @@ def pytest_configure(config):
 def anchor_model(tmp_path_factory) -> Path:
     import numpy as np
 
-    from routeguard.agent.trajectory_head import FEATURES, TrajectoryHead, guard_fingerprint
+    from routeguard.agent.trajectory_head import FEATURES, TrajectoryHead
     from routeguard.server.testing import build_test_guard
 
     guard = build_test_guard()
@@ -24,7 +24,7 @@ def anchor_model(tmp_path_factory) -> Path:
     # a hand-set trajectory head travels with the model (flags runs whose actions look unsafe)
     coef = np.array([4.0 if f == "action_unsafe_max" else 0.0 for f in FEATURES])
     TrajectoryHead(coef, -2.0, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), 0.5,
-                   model_fingerprint=guard_fingerprint(guard)).save(folder / "trajectory_head.json")
+                   model_fingerprint=guard.weights_fingerprint).save(folder / "trajectory_head.json")
     return folder
 
 

@@ -29,7 +29,7 @@ from .matcher import STEP_CHARS, PolicyMatcher
 from .results import (AgentVerdict, InjectionReport, InjectionStep, PolicyResult, PrefixReport, PrefixScore, StepDecision,
                       TrajectoryScore)
 from .rules import parse_policy, views_of
-from .trajectory_head import FEATURES, FILENAME, TrajectoryHead, guard_fingerprint, trajectory_features
+from .trajectory_head import FEATURES, FILENAME, TrajectoryHead, trajectory_features
 from .trajectory import as_message, is_action, last_observation, load_trajectory, step_text
 
 
@@ -181,8 +181,7 @@ class AgentGuard:
                 self.head_note = "no trajectory head configured"
             if spec is not None:
                 h = spec if isinstance(spec, TrajectoryHead) else TrajectoryHead.load(spec)
-                fp = self.guard.weights_fingerprint if hasattr(self.guard, "weights_fingerprint") else \
-                    guard_fingerprint(self.guard)
+                fp = self.guard.weights_fingerprint
                 if h.model_fingerprint != fp:
                     self.head_note = (f"trajectory head fitted for model {h.model_fingerprint}, this guard is {fp}: "
                                       "disabled (refit: python -m routeguard.agent.train_trajectory --model ...)")

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..types import Message
 from ..errors import ConfigError
-from .trajectory_head import FEATURES, FILENAME, SIGNS, TrajectoryHead, guard_fingerprint, trajectory_features
+from .trajectory_head import FEATURES, FILENAME, SIGNS, TrajectoryHead, trajectory_features
 
 SEED = 13
 C = 1.0
@@ -110,8 +110,7 @@ def fit_for_model(model: str | Path, data: str | Path, *, cache_dir: str | Path 
     guard = RouteGuard.from_folder(folder)
     cache = Path(cache_dir) if cache_dir else Path(data) / ".cache"
     if cache.is_dir():          # dev texts were encoded by the trainer: read them, encode only the new parts
-        guard = RouteGuard(CachedEncoder(EmbeddingCache(guard.encoder, cache)), guard.experts, guard.router,
-                           guard.policy, always_on=guard.always_on, meta=guard.meta)
+        guard = guard.replace(encoder=CachedEncoder(EmbeddingCache(guard.encoder, cache)))
     recs = [r for r in read_split(data, "dev") if r.target == "trajectory" and r.label in ("safe", "unsafe")
             and not (ood_protocol and r.ood_source)]
     if not recs:
@@ -120,7 +119,7 @@ def fit_for_model(model: str | Path, data: str | Path, *, cache_dir: str | Path 
     X = np.concatenate([trajectory_features(ag, [[Message.model_validate(m) for m in r.messages]
                                                  for r in recs[s:s + 64]])[0] for s in range(0, len(recs), 64)])
     y = np.array([r.label == "unsafe" for r in recs])
-    head = fit_head(X, y, [r.source for r in recs], model_fingerprint=guard_fingerprint(guard),
+    head = fit_head(X, y, [r.source for r in recs], model_fingerprint=guard.weights_fingerprint,
                     meta={"data": str(data), "ood_protocol": ood_protocol, "seconds": round(time.perf_counter() - t0, 1)})
     path = head.save(Path(out) if out else folder / FILENAME)
     coef = ", ".join(f"{f} {c:+.2f}" for f, c in sorted(zip(FEATURES, head.coef), key=lambda x: -abs(x[1]))[:6])

@@ -21,7 +21,6 @@ guard's fingerprint, and is disabled (with a note) for any other model.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -33,7 +32,6 @@ from ..errors import ConfigError
 from ..types import Conversation, Message
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..guard import RouteGuard
     from .guard import AgentGuard
 
 FILENAME = "trajectory_head.json"      # kept in the model folder it was fitted for
@@ -55,23 +53,6 @@ _REFUSAL = re.compile(r"\b(I(?:'m| am) sorry|I (?:can(?:'|no)t|cannot|won't|will
 def refused(text: str) -> bool:
     """Does an agent's text answer refuse (the usual refusal phrases, as in refusal-rate evaluations)?"""
     return bool(_REFUSAL.search(text[:600]))
-
-
-def guard_fingerprint(guard: "RouteGuard") -> str:
-    """A hash of the guard's trained weights (experts and router): which model a head was fitted on."""
-    from ..heads import MLPHead
-
-    h = hashlib.sha1()
-    heads: list[tuple[str, Any]] = [(f"expert.{n}", getattr(e, "head", None)) for n, e in guard.experts.items()]
-    if guard.router is not None:
-        heads.append(("router", guard.router.head))
-    for name, head in heads:
-        h.update(name.encode())
-        if isinstance(head, MLPHead):
-            for k, v in sorted(head.to_arrays(name).items()):
-                h.update(k.encode())
-                h.update(np.ascontiguousarray(v, np.float32).tobytes())
-    return h.hexdigest()[:16]
 
 
 def _parts(msgs: list[Message]) -> tuple[Message | None, list[int], int | None]:
@@ -190,4 +171,4 @@ class TrajectoryHead:
                    cfg["threshold"], model_fingerprint=cfg["model_fingerprint"], meta=cfg.get("meta", {}))
 
 
-__all__ = ["FILENAME", "FEATURES", "SIGNS", "TrajectoryHead", "guard_fingerprint", "refused", "trajectory_features"]
+__all__ = ["FILENAME", "FEATURES", "SIGNS", "TrajectoryHead", "refused", "trajectory_features"]

@@ -122,9 +122,10 @@ class OnnxEncoder:
 
 #: Texts tokenised together (bounds the padded id matrix: WINDOW x max_tokens).
 WINDOW = 1024
-#: What one encoder call costs beyond its tokens, in tokens: measured here (2-core CPU, MiniLM-L6) a call
-#: costs about 2 ms plus 0.1 ms per (padded) token. Runs are cut to minimise that cost: a padded token
-#: costs as much as a real one, so mixed lengths padded together are slower than one text per call.
+#: What one encoder call costs beyond its tokens, in tokens. benchmarks/batch_cost.py measures a call on
+#: a 2-core CPU at about 1.3 ms plus 0.14 ms per (padded) token (2.6 ms for 8 tokens); 20 errs toward
+#: fewer, larger runs. Runs are cut to minimise that cost: a padded token costs as much as a real one,
+#: so mixed lengths padded together are slower than one text per call.
 CALL_COST_TOKENS = 20
 
 

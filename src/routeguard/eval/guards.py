@@ -82,6 +82,19 @@ class Prediction:
     def failed(cls, error: str, latency_ms: float = 0.0) -> "Prediction":
         return cls(unsafe_score=None, flagged=True, error=error, latency_ms=latency_ms)
 
+    @classmethod
+    def all_failed(cls, e: BaseException, t0: float, n: int) -> list["Prediction"]:
+        """A batch call that crashed judged nothing: each of its ``n`` records is an error."""
+        ms = _timed_share(t0, n)
+        return [cls.failed(f"{type(e).__name__}: {e}", ms) for _ in range(n)]
+
+    @classmethod
+    def from_verdict(cls, v: Any, latency_ms: float, *, routed: bool, native: dict[str, Any]) -> "Prediction":
+        """A RouteGuard-family :class:`~routeguard.Verdict` as a prediction."""
+        return cls(unsafe_score=min(1.0, max(0.0, v.unsafe_score)), flagged=v.flagged,
+                   category_scores=dict(v.category_scores), categories=v.flagged_categories,
+                   routed=list(v.route.experts) if routed else None, latency_ms=latency_ms, native=native)
+
     def to_dict(self) -> dict[str, Any]:
         return {"unsafe_score": self.unsafe_score, "flagged": self.flagged,
                 "category_scores": self.category_scores, "categories": self.categories,
@@ -236,21 +249,15 @@ class RouteGuardGuard(EvalGuard):
         try:
             out = self.guard.check_batch(xs)
         except Exception as e:  # noqa: BLE001 - a crash judges nothing: every record is an error
-            ms = _timed_share(t0, len(records))
-            return [Prediction.failed(f"{type(e).__name__}: {e}", ms) for _ in records]
+            return Prediction.all_failed(e, t0, len(records))
         ms = _timed_share(t0, len(records))
         preds = []
         for v in out:
             if isinstance(v, BatchItemError):
                 preds.append(Prediction.failed(v.error, ms))
                 continue
-            preds.append(Prediction(
-                unsafe_score=min(1.0, max(0.0, v.unsafe_score)), flagged=v.flagged,
-                category_scores=dict(v.category_scores), categories=v.flagged_categories,
-                routed=list(v.route.experts) if self.routed else None,
-                error=None, latency_ms=ms,
-                native={"degraded": v.degraded, "fallback": v.route.fallback} if v.degraded or v.route.fallback
-                else {}))
+            native = {"degraded": v.degraded, "fallback": v.route.fallback} if v.degraded or v.route.fallback else {}
+            preds.append(Prediction.from_verdict(v, ms, routed=self.routed, native=native))
         return preds
 
 
@@ -318,8 +325,7 @@ class _TextPeer(EvalGuard):
             if len(judged) != len(ok):
                 raise RuntimeError(f"{self.name} returned {len(judged)} results for {len(ok)} texts")
         except Exception as e:  # noqa: BLE001 - the whole batch failed: every record is an error
-            ms = _timed_share(t0, len(records))
-            return [Prediction.failed(f"{type(e).__name__}: {e}", ms) for _ in records]
+            return Prediction.all_failed(e, t0, len(records))
         ms = _timed_share(t0, len(records))
         by_i = dict(zip(ok, judged))
         out = []

@@ -99,8 +99,7 @@ class CascadeEvalGuard(RouteGuardGuard):
         try:
             out = self.cascade.check_batch_detailed(xs)
         except Exception as e:  # noqa: BLE001 - a crash judges nothing: every record is an error
-            ms = _timed_share(t0, len(records))
-            return [Prediction.failed(f"{type(e).__name__}: {e}", ms) for _ in records]
+            return Prediction.all_failed(e, t0, len(records))
         fast_ms = _timed_share(t0, len(records)) - sum(
             r.added_ms for r in out if not isinstance(r, BatchItemError)) / max(1, len(records))
         preds = []
@@ -115,11 +114,7 @@ class CascadeEvalGuard(RouteGuardGuard):
                               judge_error=r.error, judge_label=r.judgement.native_label if r.judgement else None)
             if v.degraded:
                 native["degraded"] = True
-            preds.append(Prediction(
-                unsafe_score=min(1.0, max(0.0, v.unsafe_score)), flagged=v.flagged,
-                category_scores=dict(v.category_scores), categories=v.flagged_categories,
-                routed=list(v.route.experts) if self.routed else None,
-                latency_ms=max(0.0, fast_ms) + r.added_ms, native=native))
+            preds.append(Prediction.from_verdict(v, max(0.0, fast_ms) + r.added_ms, routed=self.routed, native=native))
         self.stats.update(self.cascade.stats.as_dict())
         return preds
 

@@ -237,7 +237,8 @@ class ServeGuard(RouteGuard):
 
     def __init__(self, encoder: Any, expert_outputs: dict[str, tuple[str, ...]], router_info: dict[str, list[str]] | None,
                  policy: Policy, always_on: list[str], meta: dict[str, Any], router_handle: Any,
-                 expert_handles: dict[str, Any], expert_timeout_s: float):
+                 expert_handles: dict[str, Any], expert_timeout_s: float, *, weights_fingerprint: str = "",
+                 attachments: dict[str, str] | None = None):
         experts = {n: _RemoteAnswer(n, outs, None, expert_timeout_s) for n, outs in expert_outputs.items()}
         router = (_FixedRouter(router_info["outputs"], router_info["domains"], np.zeros((0, 0)), [], [])
                   if router_info else None)
@@ -245,13 +246,13 @@ class ServeGuard(RouteGuard):
         self.expert_outputs, self.router_info = dict(expert_outputs), router_info
         self._router_handle, self._expert_handles = router_handle, dict(expert_handles)
         self._timeout = expert_timeout_s
-        self.weights_fingerprint = ""      # set by the ingress from its local copy of the model
+        # the experts are remote, so the model's fingerprint and attachments come from the ingress's copy
+        self._fingerprint, self.attachments = weights_fingerprint, dict(attachments or {})
 
     def replace(self, *, encoder: Any = None, policy: Policy | None = None) -> "ServeGuard":
-        g = ServeGuard(encoder or self.encoder, self.expert_outputs, self.router_info, policy or self.policy,
-                       self.always_on, self.meta, self._router_handle, self._expert_handles, self._timeout)
-        g.attachments, g.weights_fingerprint = dict(self.attachments), self.weights_fingerprint
-        return g
+        return ServeGuard(encoder or self.encoder, self.expert_outputs, self.router_info, policy or self.policy,
+                          self.always_on, self.meta, self._router_handle, self._expert_handles, self._timeout,
+                          weights_fingerprint=self.weights_fingerprint, attachments=self.attachments)
 
     def judge(self, batch: EncodedBatch, policy: Policy, t0: float | None = None) -> list[Any]:
         """Route remotely, send every routed expert its conversations at once, then decide locally.
@@ -336,11 +337,8 @@ def _ingress_class() -> Any:
             info = await router.describe.remote() if router is not None else None
             self.settings = settings
             self.guard = ServeGuard(base.encoder, outputs, info, base.policy, always_on, base.meta, router,
-                                    experts, expert_timeout_s)
-            from ..agent.trajectory_head import guard_fingerprint
-
-            # what the agent guard needs to use the model's trajectory head on this ingress
-            self.guard.attachments, self.guard.weights_fingerprint = dict(base.attachments), guard_fingerprint(base)
+                                    experts, expert_timeout_s, weights_fingerprint=base.weights_fingerprint,
+                                    attachments=base.attachments)
 
         def __serve_build_asgi_app__(self) -> Any:
             from ..server.app import create_app

@@ -328,7 +328,7 @@ def latency(guard: RouteGuard, recs: list[Any], n_traj: int, policies_: list[str
     runs = [r for r in recs if r.source in ("agentdojo_traces", "assebench", "asb_agent_security_bench", "toolsword")]
     runs = sorted(runs, key=lambda r: hashlib.sha1(r.id.encode()).hexdigest())[:n_traj]
     timed = _TimedEncoder(guard.encoder)
-    g = RouteGuard(timed, guard.experts, guard.router, guard.policy, always_on=guard.always_on, meta=guard.meta)
+    g = guard.replace(encoder=timed)
     for mode in ("prefetched", "cold"):
         ag = AgentGuard(g, policies=policies_)
         ag.check_step([{"role": "user", "content": "warm up"}], {"role": "assistant", "content": "ok"})

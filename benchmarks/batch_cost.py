@@ -1,6 +1,7 @@
-"""Why micro-batching does not double throughput on a 2-core CPU: the guard's cost per record when
-called once per record vs in batches of 16 and 64, wall and CPU time, with onnxruntime's thread
-spinning on (its default) and off. Same distinct prompts as benchmarks/load.py.
+"""Why micro-batching does not double throughput on a 2-core CPU: the cost of one encoder call by
+length (fixed part + per token), and the guard's cost per record when called once per record vs in
+batches of 16 and 64, wall and CPU time, with onnxruntime's thread spinning on (its default) and off.
+Same distinct prompts as benchmarks/load.py.
 
     python benchmarks/batch_cost.py [--out benchmarks/results/batch_cost.json]
 """
@@ -25,6 +26,26 @@ from routeguard.encoders.onnx_minilm import OnnxEncoder, _packaged_minilm  # noq
 PER_MODE = 300
 
 
+def call_cost(enc: OnnxEncoder, reps: int = 20) -> dict:
+    """One encoder call on synthetic ids of 8..128 tokens (one text per call), and a least-squares fit
+    ms = fixed + per_token x tokens: what batching can save is the fixed part."""
+    import numpy as np
+
+    rows = []
+    for n in (8, 16, 32, 64, 128):
+        ids = np.full((1, n), 1000, np.int64)
+        ids[:, 0], ids[:, -1] = 101, 102
+        mask = np.ones_like(ids)
+        enc._encode_ids(ids, mask)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            enc._encode_ids(ids, mask)
+        rows.append((n, 1000 * (time.perf_counter() - t0) / reps))
+    per_token, fixed = np.polyfit([r[0] for r in rows], [r[1] for r in rows], 1)
+    return {"ms_per_call_by_tokens": {str(n): round(ms, 2) for n, ms in rows},
+            "fit_fixed_ms_per_call": round(float(fixed), 2), "fit_ms_per_token": round(float(per_token), 3)}
+
+
 def encoder(spinning: bool) -> OnnxEncoder:
     enc = OnnxEncoder()
     if not spinning:
@@ -45,6 +66,8 @@ def main() -> None:
     res: dict = {"benchmark": __doc__.split("\n\n")[0].replace("\n", " "),
                  "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_before": os.getloadavg()},
                  "records_per_mode": PER_MODE, "modes": {}}
+    res["one_text_call_cost"] = call_cost(encoder(True))
+    print("call cost", res["one_text_call_cost"], flush=True)
     for spinning in (True, False):
         g = routeguard.load("default", encoder=encoder(spinning))
         g.check_batch(texts[-32:])                                    # warm-up

@@ -45,6 +45,9 @@ class RouteGuard:
         # extra files of the model folder, kept as text for the wrappers that read them (e.g. the agent
         # guard's trajectory_head.json); saved back with the model
         self.attachments: dict[str, str] = {}
+        # named decision rules chosen at training time for a false-positive budget ("default", "strict");
+        # ``policy`` is one of them or a caller's own
+        self.operating_points: dict[str, Policy] = {}
         self._fingerprint: str | None = None
         if router is not None:
             unknown = [d for d in router.domains if d not in self.experts]
@@ -203,6 +206,7 @@ class RouteGuard:
             "router": list(self.router.head.outputs) if self.router is not None else None,
             "router_extensions": list(self.router.extensions) if self.router is not None else [],
             "policy": self.policy.model_dump(),
+            "operating_points": {k: p.model_dump() for k, p in self.operating_points.items()},
             "meta": self.meta,
         }
         np.savez_compressed(folder / "weights.npz", **arrays)
@@ -216,7 +220,15 @@ class RouteGuard:
         g = RouteGuard(encoder or self.encoder, self.experts, self.router, policy or self.policy,
                        always_on=self.always_on, meta=self.meta)
         g.attachments, g._fingerprint = dict(self.attachments), self._fingerprint
+        g.operating_points = dict(self.operating_points)
         return g
+
+    def at(self, operating_point: str) -> "RouteGuard":
+        """The same guard deciding with one of its named operating points (e.g. ``"strict"``)."""
+        if operating_point not in self.operating_points:
+            raise ConfigError(f"unknown operating point {operating_point!r}; this model has: "
+                              f"{', '.join(sorted(self.operating_points)) or 'none'}")
+        return self.replace(policy=self.operating_points[operating_point])
 
     @property
     def weights_fingerprint(self) -> str:
@@ -266,6 +278,7 @@ class RouteGuard:
         guard = cls(encoder, experts, router, Policy.model_validate(cfg["policy"]),
                     always_on=cfg.get("always_on", ["general"]), meta=cfg.get("meta", {}))
         guard.attachments = {n: (folder / n).read_text(encoding="utf-8") for n in ATTACHMENTS if (folder / n).is_file()}
+        guard.operating_points = {k: Policy.model_validate(v) for k, v in cfg.get("operating_points", {}).items()}
         return guard
 
 

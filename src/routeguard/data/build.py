@@ -6,13 +6,13 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from ..taxonomy import OOD_CATEGORIES
 from .dedup import near_duplicate_groups, normalize
 from .registry import get_source, source_names
+from .report import BuildReport
 from .schema import Record, SourceError
 
 log = logging.getLogger(__name__)
@@ -23,21 +23,28 @@ OOD_SOURCES: tuple[str, ...] = (
     "harmful_q_cot_bias", "figstep_safebench", "hatemoji", "surge_toxicity", "gptfuzz", "cosafe",
     "toolemu", "self_instruct_user_oriented", "alpaca_seed_tasks",
 )
+#: Whole sources (or ``source:subset``) kept out of training *and* calibration in every model, so the
+#: false-positive and recall proxies are out of domain: one benign source per style, one over-refusal
+#: set, one harmful-prompt source. Their English records form the ``heldout`` split.
+HELDOUT_SOURCES: tuple[str, ...] = (
+    "tweeteval_benign_tasks",        # tweets (OLID / TweetEval-hate benign tweets stay in training)
+    "ag_news_test",                  # news (encyclopedic XQuAD stays in training)
+    "aeslc_enron_emails",            # emails (BIPIA's email contexts stay in training)
+    "goemotions_reddit",             # forum / Reddit (Stormfront, Wikipedia talk stay in training)
+    "nq_open_dev",                   # Q&A (StackOverflow, CLINC, BANKING77 stay in training)
+    "dailydialog_test",              # dialogue (SGD, EmpatheticDialogues stay in training)
+    "medquad_subset:ninds",          # medical (the CDC and SeniorHealth collections stay in training)
+    "humaneval_x",                   # code (Code Alpaca, SVEN fixed functions stay in training)
+    "system_prompts_mustvlad",       # system prompts (BigPromptLibrary, awesome-chatgpt-prompts stay)
+    "or_bench_hard_1k",              # over-refusal (PHTest, CoCoNot contrast stay in training)
+    "harmfulqa_catqa",               # harmful prompts (recall proxy)
+)
 SPLITS = ("train", "dev", "test")
-EXTRA_SPLITS = ("multilingual", "eval_only")   # non-English; licence forbids training
+EXTRA_SPLITS = ("heldout", "multilingual", "eval_only")   # held-out proxies; non-English; licence forbids training
 
 
-@dataclass
-class BuildReport:
-    records: list[Record]
-    loaded: Counter = field(default_factory=Counter)
-    broken: dict[str, str] = field(default_factory=dict)
-    exact_dups: int = 0
-    near_dups: int = 0
-    label_conflicts: int = 0
-    leakage_exact: int = 0
-    leakage_near: int = 0
-    seconds: float = 0.0
+def is_heldout(r: Record) -> bool:
+    return r.source in HELDOUT_SOURCES or f"{r.source}:{r.subset}" in HELDOUT_SOURCES
 
 
 def dedup_text(r: Record) -> str:
@@ -83,7 +90,9 @@ def deduplicate(records: list[Record]) -> tuple[list[Record], list[int], int, in
     """Drop exact and near duplicates that carry the same label; keep contrastive pairs together.
 
     Returns (kept records, their near-duplicate group ids, #exact dropped, #near dropped, #label conflicts).
-    Exact duplicates with conflicting labels keep the unsafe copy (categories unioned), conservatively.
+    Exact duplicates with conflicting labels keep the label of the human-labelled copies when some copies
+    are weak (file-level or machine labels) and others are not; otherwise the unsafe copy, conservatively
+    (categories unioned over the copies that carry the kept label).
     """
     by_key: dict[str, list[Record]] = defaultdict(list)
     for r in records:
@@ -94,6 +103,9 @@ def deduplicate(records: list[Record]) -> tuple[list[Record], list[int], int, in
         labels = {r.label for r in group}
         if len(labels) > 1:
             conflicts += 1
+            strong = [r for r in group if not r.weak_label]
+            if strong and len({r.label for r in strong}) == 1 and len(strong) < len(group):
+                group = strong + [r for r in group if r.weak_label and r.label == strong[0].label]
         unsafe = [r for r in group if r.label == "unsafe"]
         keep = unsafe[0] if unsafe else group[0]
         if unsafe:
@@ -125,10 +137,9 @@ def assign_splits(records: list[Record], groups: list[int], seed: int = 13,
     for g, r in first_of.items():
         strata[(r.source, r.categories[0] if r.categories else "", r.label)].append(g)
     group_split: dict[int, str] = {}
-    rng = random.Random(seed)
     for key in sorted(strata):
         gs = sorted(strata[key])
-        rng.shuffle(gs)
+        random.Random(f"{seed}:{key}").shuffle(gs)   # per stratum: adding a source moves no other split
         n = len(gs)
         for i, g in enumerate(gs):
             q = (i + 0.5) / n
@@ -136,7 +147,7 @@ def assign_splits(records: list[Record], groups: list[int], seed: int = 13,
     for r, g in zip(records, groups):
         if r.split == "eval_only":
             continue
-        r.split = "multilingual" if r.language != "en" else group_split[g]
+        r.split = ("multilingual" if r.language != "en" else "heldout" if is_heldout(r) else group_split[g])
         r.ood_source = r.source in OOD_SOURCES
         r.ood_category = any(c in OOD_CATEGORIES for c in r.categories)
 
@@ -156,10 +167,13 @@ def build(root: str | Path, names: Iterable[str] | None = None, *, skip_broken: 
           progress: Callable[[str, int], None] | None = None) -> BuildReport:
     t0 = time.perf_counter()
     records, loaded, broken = load_sources(Path(root), names, skip_broken=skip_broken, progress=progress)
+    from .label_fixes import apply_label_fixes
+
+    records, fixes = apply_label_fixes(records)
     kept, groups, exact, near, conflicts = deduplicate(records)
     assign_splits(kept, groups, seed)
     le, ln = leakage(kept, groups)
-    return BuildReport(kept, loaded, broken, exact, near, conflicts, le, ln, time.perf_counter() - t0)
+    return BuildReport(kept, loaded, broken, exact, near, conflicts, le, ln, time.perf_counter() - t0, fixes)
 
 
 def write(report: BuildReport, out: str | Path, fmt: str = "jsonl") -> Path:

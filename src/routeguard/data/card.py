@@ -5,13 +5,9 @@ import json
 from collections import Counter, defaultdict
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from ..taxonomy import CATEGORIES, EXPANSION_INFO
 from .registry import get_source
-
-if TYPE_CHECKING:
-    from .build import BuildReport
+from .report import BuildReport
 
 AUDIT_FILE = "audit.json"
 
@@ -21,7 +17,7 @@ def load_audit() -> dict:
     return json.loads(p.read_text()) if p.is_file() else {}
 
 
-def stats(report: "BuildReport") -> dict:
+def stats(report: BuildReport) -> dict:
     recs = report.records
     cat_split: dict[str, Counter] = defaultdict(Counter)
     for r in recs:
@@ -40,6 +36,7 @@ def stats(report: "BuildReport") -> dict:
         "by_target_label": {f"{t}/{lab}": n for (t, lab), n in Counter((r.target, r.label) for r in recs).items()},
         "by_source_label": {f"{s}/{lab}": n for (s, lab), n in Counter((r.source, r.label) for r in recs).items()},
         "by_language": dict(Counter(r.language for r in recs)),
+        "by_style_label": {f"{st}/{lab}": n for (st, lab), n in sorted(Counter((r.style, r.label) for r in recs).items())},
         "unsafe_by_category_split": {c: dict(v) for c, v in sorted(cat_split.items())},
         "train_safe": sum(r.label == "safe" for r in train),
         "train_unsafe_by_category": {c: cat_split.get(c, Counter())["train"] for c in CATEGORIES + tuple(EXPANSION_INFO)},
@@ -57,20 +54,30 @@ def stats(report: "BuildReport") -> dict:
     }
 
 
-def write_card(report: "BuildReport", out: Path) -> None:
+def write_card(report: BuildReport, out: Path) -> None:
     st = stats(report)
     (out / "card.json").write_text(json.dumps(st, indent=1))
     L: list[str] = ["# GuardZoo dataset card", ""]
     L.append(f"{st['total']} records after deduplication, built in {st['build_seconds']} s. "
              "One schema (OpenAI chat messages), one 15-category taxonomy (+ `prompt_attack` expansion).")
     L += ["", "## Splits", "", "| split | safe | unsafe |", "|---|---|---|"]
-    for s in ("train", "dev", "test", "multilingual", "eval_only"):
+    for s in ("train", "dev", "test", "heldout", "multilingual", "eval_only"):
         L.append(f"| {s} | {st['by_split_label'].get(f'{s}/safe', 0)} | {st['by_split_label'].get(f'{s}/unsafe', 0)} |")
-    L += ["", "`multilingual`: non-English records (evaluation only). `eval_only`: sources whose licence "
+    L += ["", "`heldout`: whole sources kept out of every model's training and calibration (one benign source "
+          "per style, an over-refusal set, a harmful-prompt source), so false positives and recall are measured "
+          "out of domain (`HELDOUT_SOURCES` in `routeguard/data/build.py`). "
+          "`multilingual`: non-English records (evaluation only). `eval_only`: sources whose licence "
           "forbids training (AgentHarm). Out-of-domain protocol: records of held-out sources "
           f"({st['ood_source_records']} records) and of held-out categories `child_abuse`, "
           f"`terrorism_organized_crime` ({st['ood_category_records']} records) are flagged `ood_source` / "
           "`ood_category`; OOD models train without them.", ""]
+    L += ["## Styles", "", "A style must not predict the label: every style the unsafe side has also needs benign text "
+          "(training weights balance them, see `routeguard.training.fitting.style_weights`).", "",
+          "| style | safe | unsafe |", "|---|---|---|"]
+    by_style = st["by_style_label"]
+    for sty in sorted({k.split("/")[0] for k in by_style}):
+        L.append(f"| {sty} | {by_style.get(f'{sty}/safe', 0)} | {by_style.get(f'{sty}/unsafe', 0)} |")
+    L += [""]
     L += ["## Unsafe records per category and split", "", "| category | train | dev | test | multilingual | eval_only |",
           "|---|---|---|---|---|---|"]
     for c, v in st["unsafe_by_category_split"].items():

@@ -13,6 +13,15 @@ Target = Literal["prompt", "response", "conversation", "trajectory"]
 Label = Literal["safe", "unsafe"]
 TARGETS: tuple[str, ...] = ("prompt", "response", "conversation", "trajectory")
 
+#: The writing style of a record's judged text. A style must not predict the label, so every style that
+#: the unsafe side has also needs benign text; false positives are measured per style.
+STYLES: tuple[str, ...] = (
+    "chat",            # instruction-style chat prompts and answers (the default)
+    "over_refusal",    # deliberately scary-sounding benign prompts (OR-Bench, PHTest, CoCoNot contrast)
+    "tweet", "news", "encyclopedic", "email", "forum", "qa", "dialogue", "medical", "code",
+    "system_prompt", "review", "debate", "web", "agent",
+)
+
 
 class SourceError(Exception):
     """A source file is missing or malformed. The message names the file."""
@@ -43,6 +52,7 @@ class Record:
     split: str = ""                   # assigned by the builder: train / dev / test / eval_only
     ood_source: bool = False          # source held out in the out-of-domain protocol
     ood_category: bool = False        # carries a held-out category (child_abuse, terrorism_...)
+    style: str = "chat"               # writing style of the judged text, one of STYLES
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -54,6 +64,8 @@ class Record:
             raise ValueError(f"record {self.id}: safe record cannot carry categories {self.categories}")
         if not self.messages:
             raise ValueError(f"record {self.id}: no messages")
+        if self.style not in STYLES:
+            raise ValueError(f"record {self.id}: style {self.style!r} not in {STYLES}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +106,7 @@ class Source:
     license: ClassVar[str]
     upstream: ClassVar[Upstream]
     kind: ClassVar[str] = "prompt"      # prompt / response / conversation / trajectory / mixed
+    style: ClassVar[str] = "chat"       # default style of its records (one of STYLES)
     description: ClassVar[str] = ""
     weak_labels: ClassVar[bool] = False
     train_allowed: ClassVar[bool] = True   # False: evaluation only (license forbids training)
@@ -128,14 +141,14 @@ class Source:
     def record(self, key: str, messages: list[dict[str, Any]], label: str, *, target: str = "prompt",
                categories: list[str] | tuple[str, ...] = (), language: str = "en",
                original_labels: dict[str, Any] | None = None, subset: str = "",
-               policy: str | None = None, weak_label: bool | None = None) -> Record:
+               policy: str | None = None, weak_label: bool | None = None, style: str | None = None) -> Record:
         cats = sorted(set(categories)) if label == "unsafe" else []
         return Record(
             id=f"{self.name}:{subset + ':' if subset else ''}{key}", source=self.name,
             language=language, target=target, messages=messages, label=label,  # type: ignore[arg-type]
             categories=cats, original_labels=original_labels or {}, license=self.license,
             policy=policy, weak_label=self.weak_labels if weak_label is None else weak_label,
-            subset=subset,
+            subset=subset, style=style or self.style,
         )
 
 

@@ -105,7 +105,7 @@ class Prediction:
 def judged_text(record: Record) -> str:
     """The text a text-only guard judges: the judged turn (or the rendered transcript for
     conversation / trajectory targets). Raises InputError / ValueError for a malformed record."""
-    from ..training.train import to_conv
+    from ..training.fitting import to_conv
 
     return to_conv(record).focus_and_context()[0]
 

@@ -120,7 +120,7 @@ class ExemplarIndex:
 
 
 def _focus(record: Any) -> str | None:
-    from ..training.train import to_conv
+    from ..training.fitting import to_conv
 
     try:
         text = to_conv(record).focus_and_context()[0]

@@ -42,7 +42,7 @@ class JudgeEvalGuard(EvalGuard):
         self.judge.close()
 
     def predict(self, records: list[Record]) -> list[Prediction]:
-        from ..training.train import to_conv
+        from ..training.fitting import to_conv
 
         t0 = time.perf_counter()
         convs: list[Any] = []

@@ -17,7 +17,8 @@ from ..router import Router
 from ..taxonomy import ALL_CATEGORIES
 from .config import HeadConfig
 from .embed_cache import EmbeddingCache
-from .train import Progress, _select, best_threshold, calibrate, cap_sources, fit_head, prepare, record_logits
+from .fitting import (Progress, _select, best_threshold, calibrate, cap_sources, fit_head, prepare, record_logits,
+                      style_weights)
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,12 @@ def expand(model: str | Path, expert: str, categories: list[str], data: str | Pa
     if y_tr.sum() == 0:
         raise ConfigError(f"no training record carries {categories} in {data}")
     everyone = np.ones(len(dv.records), bool)
-    new_head = fit_head(tr.feats, y_tr[tr.owner], list(categories), head, seed)
+    weight = style_weights(tr.records)[tr.owner]
+    new_head = fit_head(tr.feats, y_tr[tr.owner], list(categories), head, seed, sample_weight=weight)
     calibrate(new_head, dv, y_dv, everyone)
     route_cfg = head.model_copy(update={"hidden": router_hidden or [64]})
     y_route = y_tr.max(1, keepdims=True)
-    route_head = fit_head(tr.feats, y_route[tr.owner], [expert], route_cfg, seed)
+    route_head = fit_head(tr.feats, y_route[tr.owner], [expert], route_cfg, seed, sample_weight=weight)
     calibrate(route_head, dv, y_dv.max(1, keepdims=True), everyone)
 
     p_dv = sigmoid(record_logits(new_head, dv) * new_head.platt_a + new_head.platt_b)

@@ -21,7 +21,7 @@ def write_model_card(folder: Path) -> Path:
     cfg = json.loads((folder / "model.json").read_text())
     meta = cfg["meta"]
     pol = cfg["policy"]
-    noncommercial = []
+    noncommercial, sharealike = [], []
     for name in sorted(_sources(meta)):
         try:
             s = get_source(name)
@@ -29,6 +29,8 @@ def write_model_card(folder: Path) -> Path:
             continue
         if s.non_commercial:
             noncommercial.append(f"`{name}` ({s.license})")
+        elif "SA" in s.license.replace("-", " ").split() or "share-alike" in s.license.lower():
+            sharealike.append(f"`{name}` ({s.license})")
     L = [f"# Model card: {meta.get('name')}", "",
          f"- Architecture: {'router + ' + str(len(cfg['experts']) - 1) + ' domain experts' if cfg.get('router') else 'monolithic head (no router)'}"
          f" + always-on binary expert; MLP heads over frozen `{cfg['encoder']['name']}` embeddings (ONNX, no torch).",
@@ -43,6 +45,28 @@ def write_model_card(folder: Path) -> Path:
          "", "| category | threshold | dev F1 |", "|---|---|---|"]
     for c, f1 in (meta.get("dev_category_f1") or {}).items():
         L.append(f"| {c} | {pol['thresholds'].get(c, pol['default_threshold'])} | {f1 if f1 is not None else '–'} |")
+    points = meta.get("operating_points") or {}
+    if points:
+        L += ["", "## Operating points (chosen on dev for a false-positive budget per style)", "",
+              "Each is the decision rule that catches the most unsafe dev records while the benign dev records of "
+              "every style stay within the budget (`routeguard.load(..., operating_point=NAME)`; the policy above "
+              "is `default`). Dev false-positive rates per style at each point:", "",
+              "| operating point | P(unsafe) threshold | category gate | budget (over-refusal) | dev recall | "
+              "worst style FPR | within budget |", "|---|---|---|---|---|---|---|"]
+        for name, op in points.items():
+            fpr = op.get("dev_fpr_by_style") or {}
+            worst = max(fpr.items(), key=lambda kv: kv[1]) if fpr else ("-", 0.0)
+            b = op.get("budgets") or {}
+            L.append(f"| `{name}` | {op['unsafe_threshold']} | {op['category_gate']} | {b.get('*')} "
+                     f"({b.get('over_refusal', b.get('*'))}) | {op['dev_recall']} | {worst[1]} ({worst[0]}) | "
+                     f"{'yes' if op['feasible'] else 'NO'} |")
+        styles = sorted({s for op in points.values() for s in (op.get("dev_fpr_by_style") or {})})
+        if styles:
+            L += ["", "| style (dev benign records) | " + " | ".join(points) + " |", "|---|" + "---|" * len(points)]
+            for st in styles:
+                n = next((op.get("dev_benign_by_style", {}).get(st) for op in points.values()), "")
+                L.append(f"| {st} ({n}) | " + " | ".join(str(op.get("dev_fpr_by_style", {}).get(st, "–"))
+                                                   for op in points.values()) + " |")
     for ex in meta.get("expansions", []):
         L += ["", f"Expansion expert `{ex['expert']}` ({', '.join(ex['categories'])}), added without retraining the "
               f"others: {ex['positives']} positive training records; dev F1 {ex['dev_f1']}; dev router recall "
@@ -60,7 +84,9 @@ def write_model_card(folder: Path) -> Path:
           "Trained on public datasets under their own terms (see the GuardZoo card). AgentHarm is evaluation-only and "
           "not trained on. Sources with non-commercial terms in the training data: "
           + (", ".join(noncommercial) if noncommercial else "none") + ". Commercial users should retrain without them "
-          "(add them to `exclude` in the training config).", "", "## Limits", ""]
+          "(add them to `exclude` in the training config). Share-alike sources in the training data: "
+          + (", ".join(sharealike) if sharealike else "none") + ". Labels follow `docs/label_policy.md`.",
+          "", "## Limits", ""]
     L += [f"- {x}" for x in LIMITS]
     p = folder / "MODEL_CARD.md"
     p.write_text("\n".join(L) + "\n")

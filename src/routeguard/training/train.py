@@ -5,212 +5,30 @@ GuardZoo training records; calibration (Platt) and every threshold are chosen on
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import random
 import time
-import warnings
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..data.build import read_split
-from ..data.schema import Record
 from ..encoders import default_encoder
 from ..encoders.base import Encoder
-from ..errors import InputError
 from ..experts.base import HeadExpert
-from ..features import CONTEXT_CHARS, TARGET_ORDER, feature_dim
 from ..guard import RouteGuard
 from ..heads import MLPHead, sigmoid
 from ..policy import Policy
 from ..router import Router
-from ..taxonomy import CATEGORIES, DOMAINS, OOD_CATEGORIES, categories_of
-from ..types import Conversation, Message
-from .config import HeadConfig, TrainConfig
+from ..taxonomy import CATEGORIES, DOMAINS, categories_of
+from .config import TrainConfig
 from .embed_cache import EmbeddingCache
+from .fitting import (Prepared, Progress, _select, best_threshold, calibrate, cap_sources, data_fingerprint,
+                      fit_head, prepare, record_logits, style_weights, to_conv)
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int], None]   # (stage, done, total)
-
-
-@dataclass
-class Prepared:
-    """Feature rows of a set of records, and their record-level labels."""
-
-    records: list[Record]
-    feats: np.ndarray       # (rows, d)
-    owner: np.ndarray       # (rows,) record index
-    y_cat: np.ndarray       # (records, 15)
-    y_unsafe: np.ndarray    # (records,)
-    known: np.ndarray       # (records,) safe, or unsafe with at least one of the 15 categories
-
-    def rows_of(self, mask: np.ndarray) -> np.ndarray:
-        return np.nonzero(mask[self.owner])[0]
-
-
-def to_conv(r: Record) -> Conversation:
-    return Conversation(messages=[Message.model_validate(m) for m in r.messages], target=r.target)
-
-
-def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
-            progress: Progress | None = None) -> Prepared:
-    enc = cache.encoder
-    kept, chunks, contexts, targets = [], [], [], []
-    for r in records:
-        try:
-            focus, ctx = to_conv(r).focus_and_context()
-        except (InputError, ValueError) as e:
-            log.debug("skipping %s: %s", r.id, e)
-            continue
-        ch = _windows(enc, focus) if focus.strip() else [focus]
-        if len(ch) > max_chunks:               # first chunk + the last ones (harm is often at the end)
-            ch = ch[:1] + ch[-(max_chunks - 1):]
-        kept.append(r)
-        chunks.append(ch)
-        contexts.append(ctx[-CONTEXT_CHARS:])
-        targets.append(r.target)
-    texts = [t for ch in chunks for t in ch] + [c for c in contexts if c]
-    total = cache.missing_count(texts)
-    done = [0]
-
-    def tick(n: int) -> None:
-        done[0] += n
-        if progress:
-            progress("encode", done[0], total)
-
-    cache.ensure(texts, tick)
-    d = enc.dim
-    rows = sum(len(c) for c in chunks)
-    feats = np.zeros((rows, feature_dim(d)), np.float32)
-    owner = np.zeros(rows, np.int64)
-    r_i = 0
-    for i, (ch, ctx, tgt) in enumerate(zip(chunks, contexts, targets)):
-        cvec = cache.get(ctx) if ctx else None
-        for t in ch:
-            feats[r_i, :d] = cache.get(t)
-            if cvec is not None:
-                feats[r_i, d:2 * d] = cvec
-                feats[r_i, -1] = 1.0
-            feats[r_i, 2 * d + TARGET_ORDER.index(tgt)] = 1.0
-            owner[r_i] = i
-            r_i += 1
-    y_cat = np.zeros((len(kept), len(CATEGORIES)), np.float32)
-    for i, r in enumerate(kept):
-        for c in r.categories:
-            if c in CATEGORIES:
-                y_cat[i, CATEGORIES.index(c)] = 1
-    y_unsafe = np.array([r.label == "unsafe" for r in kept], np.float32)
-    known = (y_unsafe == 0) | (y_cat.sum(1) > 0)
-    return Prepared(kept, feats, owner, y_cat, y_unsafe, known)
-
-
-def _windows(enc: Encoder, text: str) -> list[str]:
-    """Training rows use the token windows only (a record's label is about the whole text, not each
-    of its sentences)."""
-    try:
-        return enc.chunk(text, sentences=False)  # type: ignore[call-arg]
-    except TypeError:
-        return enc.chunk(text)
-
-
-def cap_sources(records: list[Record], cap: int, seed: int) -> list[Record]:
-    """At most ``cap`` records per source (deterministic sample), so big sources do not dominate."""
-    by_src: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_src[r.source].append(r)
-    out = []
-    rng = random.Random(seed)
-    for src in sorted(by_src):
-        rs = by_src[src]
-        if len(rs) > cap:
-            unsafe = [r for r in rs if r.label == "unsafe"]
-            safe = [r for r in rs if r.label == "safe"]
-            # keep the label mix, but never drop below half the cap of the rarer label
-            n_u = min(len(unsafe), max(cap // 2, round(cap * len(unsafe) / len(rs))))
-            n_s = min(len(safe), cap - n_u)
-            rs = rng.sample(unsafe, n_u) + rng.sample(safe, n_s)
-        out.extend(rs)
-    return out
-
-
-def fit_head(x: np.ndarray, y: np.ndarray, outputs: list[str], cfg: HeadConfig, seed: int) -> MLPHead:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    clf = MLPClassifier(hidden_layer_sizes=tuple(cfg.hidden), alpha=cfg.alpha, batch_size=cfg.batch_size,
-                        learning_rate_init=cfg.learning_rate, max_iter=cfg.epochs, random_state=seed,
-                        early_stopping=False, n_iter_no_change=cfg.epochs + 1, tol=0.0)
-    yy = y if y.shape[1] > 1 else y[:, 0]
-    # all-zero columns (a category absent from training, e.g. under the OOD protocol) still get an output
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(x, yy.astype(int))
-    layers = [(w.astype(np.float32), b.astype(np.float32)) for w, b in zip(clf.coefs_, clf.intercepts_)]
-    return MLPHead(layers, outputs)
-
-
-def record_logits(head: MLPHead, p: Prepared) -> np.ndarray:
-    """Max-over-chunks raw logits per record."""
-    z = head.logits(p.feats)
-    out = np.full((len(p.records), z.shape[1]), -np.inf, np.float32)
-    np.maximum.at(out, p.owner, z)
-    return out
-
-
-def calibrate(head: MLPHead, dev: Prepared, y: np.ndarray, mask: np.ndarray) -> None:
-    """Platt scaling per output on dev records (in place)."""
-    from sklearn.linear_model import LogisticRegression
-
-    z = record_logits(head, dev)[mask]
-    y = y[mask]
-    a = np.ones(z.shape[1], np.float32)
-    b = np.zeros(z.shape[1], np.float32)
-    for j in range(z.shape[1]):
-        if 0 < y[:, j].sum() < len(y):
-            lr = LogisticRegression(C=100.0).fit(z[:, j:j + 1], y[:, j])
-            a[j], b[j] = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-    head.platt_a, head.platt_b = a, b
-
-
-def best_threshold(p: np.ndarray, y: np.ndarray, lo: float = 0.1, hi: float = 0.9) -> tuple[float, float]:
-    """Threshold in [lo, hi] maximising F1 on dev; (threshold, f1)."""
-    if y.sum() < 5:
-        return 0.5, float("nan")
-    best = (0.5, -1.0)
-    for t in np.arange(lo, hi + 1e-9, 0.025):
-        pred = p >= t
-        tp = float((pred & (y > 0)).sum())
-        f1 = 2 * tp / max(1.0, pred.sum() + y.sum())
-        if f1 > best[1] + 1e-9:
-            best = (round(float(t), 3), f1)
-    return best
-
-
-def data_fingerprint(folder: Path) -> str:
-    h = hashlib.sha256()
-    for split in ("train", "dev", "test"):
-        for ext in ("jsonl", "parquet"):
-            p = folder / f"{split}.{ext}"
-            if p.is_file():
-                h.update(p.name.encode())
-                with open(p, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _select(records: list[Record], ood: bool, exclude: list[str] = ()) -> list[Record]:
-    drop = set(exclude)
-    records = [r for r in records if r.source not in drop and f"{r.source}:{r.subset}" not in drop
-               and not (r.weak_label and f"{r.source}:weak" in drop)]
-    if not ood:
-        return records
-    return [r for r in records if not r.ood_source and not any(c in OOD_CATEGORIES for c in r.categories)]
+__all__ = ["train", "to_conv", "cap_sources", "Prepared"]
 
 
 def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress | None = None) -> dict[str, Path]:
@@ -235,15 +53,18 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     stage = [0]
     n_heads = 1 + (len(DOMAINS) + 1 if "routeguard" in cfg.models else 0) + (1 if "monolith" in cfg.models else 0)
 
-    def fit(name: str, x: np.ndarray, y: np.ndarray, outputs: list[str]) -> MLPHead:
+    weight = style_weights(tr.records)      # per record; rows inherit their record's weight
+
+    def fit(name: str, x: np.ndarray, y: np.ndarray, outputs: list[str], rows: np.ndarray) -> MLPHead:
         if progress:
             progress(f"fit {name}", stage[0], n_heads)
-        h = fit_head(x, y, outputs, heads_cfg, cfg.seed)
+        h = fit_head(x, y, outputs, heads_cfg, cfg.seed, sample_weight=weight[tr.owner[rows]])
         stage[0] += 1
         return h
 
     # 1. always-on binary expert: every record (including unsafe records of unknown category)
-    general = fit("general", tr.feats, tr.y_unsafe[tr.owner][:, None], ["unsafe"])
+    all_rows = np.arange(len(tr.feats))
+    general = fit("general", tr.feats, tr.y_unsafe[tr.owner][:, None], ["unsafe"], all_rows)
     calibrate(general, dv, dv.y_unsafe[:, None], np.ones(len(dv.records), bool))
     p_dev_unsafe = sigmoid(record_logits(general, dv)[:, 0] * general.platt_a[0] + general.platt_b[0])
     t_unsafe, f1_unsafe = best_threshold(p_dev_unsafe, dv.y_unsafe)
@@ -289,7 +110,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
             idx = [CATEGORIES.index(c) for c in categories_of(d) if c in CATEGORIES]
             y_dom[:, j] = tr.y_cat[:, idx].max(1)
         y_dom[:, -1] = 1 - tr.y_unsafe
-        router_head = fit("router", x_k, y_dom[tr.owner[rows_k]], list(DOMAINS) + ["safe"])
+        router_head = fit("router", x_k, y_dom[tr.owner[rows_k]], list(DOMAINS) + ["safe"], rows_k)
         dv_dom = np.zeros((len(dv.records), len(DOMAINS) + 1), np.float32)
         for j, d in enumerate(DOMAINS):
             idx = [CATEGORIES.index(c) for c in categories_of(d) if c in CATEGORIES]
@@ -301,7 +122,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
         for d in DOMAINS:
             cats = [c for c in categories_of(d) if c in CATEGORIES]
             idx = [CATEGORIES.index(c) for c in cats]
-            h = fit(f"expert {d}", x_k, yc_k[:, idx], cats)
+            h = fit(f"expert {d}", x_k, yc_k[:, idx], cats, rows_k)
             calibrate(h, dv, dv.y_cat[:, idx], dev_known)
             experts[d] = HeadExpert(d, h)
         th, gate = thresholds_for([e.head for n, e in experts.items() if n != "general"])
@@ -312,7 +133,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
             meta_common, name="routeguard", dev_category_f1=_rounded(dev_cat_f1), dev_decision_f1=round(dev_decision_f1[0], 4)))
         saved["routeguard"] = guard.save(cfg.out / "routeguard")
     if "monolith" in cfg.models:
-        h = fit("monolith", x_k, yc_k, list(CATEGORIES))
+        h = fit("monolith", x_k, yc_k, list(CATEGORIES), rows_k)
         calibrate(h, dv, dv.y_cat, dev_known)
         th, gate = thresholds_for([h])
         policy = Policy(thresholds=th, unsafe_threshold=t_unsafe, category_gate=gate)
@@ -340,6 +161,18 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
             fit_for_model(saved["routeguard"], cfg.data, cache_dir=cfg.cache_dir, ood_protocol=cfg.ood_protocol,
                           log=log.info)
 
+    from .operating_points import choose_all
+
+    for name, folder in saved.items():      # operating points, once every expert (expansions too) is in
+        if progress:
+            progress(f"operating points {name}", 0, 1)
+        guard = RouteGuard.from_folder(folder, encoder=encoder)
+        points = choose_all(guard, dv)
+        guard.operating_points = {k: op.policy for k, op in points.items()}
+        guard.policy = points["default"].policy
+        guard.meta["operating_points"] = {k: op.summary() for k, op in points.items()}
+        guard.save(folder)
+        log.info("%s operating points: %s", name, {k: op.summary() for k, op in points.items()})
     for folder in saved.values():
         m = json.loads((folder / "model.json").read_text())
         m["meta"]["train_seconds"] = round(time.perf_counter() - t0, 1)

@@ -100,26 +100,100 @@ class Conversation(BaseModel):
             raise ValueError("conversation has no text")
         return self
 
+    def judged_messages(self) -> list[Message]:
+        """The messages the guard reads: every one but the system messages.
+
+        A system message is the operator's instruction to the model: it is never judged (not as a
+        prompt, not as part of a conversation) and not given to the model as context either. The
+        shipped model was trained on data where a system prompt mostly precedes an attack, and reads
+        one in the context as a sign of attack ("What is the capital of France?" alone: P(unsafe)
+        0.00; after "You are a helpful assistant.": 0.85). Text a user can write belongs in a user
+        message, where it is judged."""
+        return [m for m in self.messages if m.role != "system"]
+
     @property
     def resolved_target(self) -> Target:
         if self.target:
             return self.target
-        if any(m.role == "tool" or m.tool_calls for m in self.messages):
+        msgs = self.judged_messages()
+        if not msgs:
+            raise InputError("nothing to judge: the conversation has only system messages (system messages "
+                             "are the operator's instructions and are not judged); add the user or assistant turn")
+        if any(m.role == "tool" or m.tool_calls for m in msgs):
             return "trajectory"
-        return "prompt" if self.messages[-1].role in ("user", "system") else "response"
+        return "prompt" if msgs[-1].role == "user" else "response"
 
     def focus_and_context(self) -> tuple[str, str]:
-        """Split into the text being judged and the text around it (rendered transcript)."""
+        """Split into the text being judged and the text around it (rendered transcript, no system turns)."""
         t = self.resolved_target
-        msgs = self.messages
+        msgs = self.judged_messages()
         if t in ("prompt", "response"):
             role = "user" if t == "prompt" else "assistant"
             idx = max((i for i, m in enumerate(msgs) if m.role == role), default=None)
             if idx is None:
                 raise InputError(f"target {t!r} needs a {role} message; roles present: "
-                                 f"{sorted({m.role for m in msgs})}")
+                                 f"{sorted({m.role for m in self.messages})}"
+                                 + (" (system messages are not judged)" if any(m.role == "system" for m in self.messages)
+                                    else ""))
             return msgs[idx].text(), render(msgs[:idx])
+        if not any(m.text() for m in msgs):
+            raise InputError(f"target {t!r}: nothing to judge besides system messages (which are not judged)")
         return render(msgs), ""
+
+    def pending_tool_calls(self) -> list[ToolCall]:
+        """The tool calls of the judged agent turn: the actions the agent is about to take.
+
+        For ``response`` those of the judged assistant message; otherwise those of the last message
+        when it is an assistant message (no tool result has come back yet)."""
+        msgs = self.judged_messages()
+        if not msgs:
+            return []
+        if self.resolved_target == "response":
+            idx = max((i for i, m in enumerate(msgs) if m.role == "assistant"), default=None)
+            return list(msgs[idx].tool_calls) if idx is not None else []
+        return list(msgs[-1].tool_calls) if msgs[-1].role == "assistant" else []
+
+    def action_views(self) -> list[tuple[str, "Conversation"]]:
+        """One extra conversation per pending tool call, judging what the call sends out.
+
+        A tool call's arguments are the agent's request to a tool (a search query, a message, code to
+        run): they are judged as a prompt on their own, the way a moderation endpoint judges text it
+        is sent. Judged as part of the reply they are not ("[call web_search(...)]" after a benign
+        request scores as a harmless reply, whatever it asks for). Returns ``(label, conversation)``
+        pairs; combine the verdicts with :meth:`Verdict.combined`."""
+        out: list[tuple[str, Conversation]] = []
+        for tc in self.pending_tool_calls():
+            text = tool_call_request(tc)
+            if text.strip():
+                out.append((f"tool call {tc.function.name}", Conversation(
+                    messages=[Message(role="user", content=text)], target="prompt")))
+        return out
+
+
+def tool_call_request(tc: ToolCall) -> str:
+    """What a tool call sends out, as text: its argument values, one per line (keys and JSON syntax
+    left out; an argument string that is not JSON is taken as it is)."""
+    try:
+        args: Any = json.loads(tc.function.arguments or "{}")
+    except json.JSONDecodeError:
+        return tc.function.arguments
+    lines: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            if v.strip():
+                lines.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif v is not None and not isinstance(v, bool):
+            lines.append(str(v))
+
+    walk(args)
+    return "\n".join(lines)[:MAX_TEXT_CHARS]
 
 
 def render(messages: list[Message]) -> str:
@@ -201,6 +275,31 @@ class Verdict(BaseModel):
     @property
     def flagged_categories(self) -> list[str]:
         return [c for c, v in self.categories.items() if v]
+
+    def combined(self, parts: "list[tuple[str, Verdict]]") -> "Verdict":
+        """This verdict together with verdicts on parts of the same input (e.g. the
+        :meth:`Conversation.action_views`): flagged if any is, scores by max, degraded if any is; the
+        route, experts and target stay this verdict's, the reason names each flagged part."""
+        if not parts:
+            return self
+        vs = [self] + [v for _, v in parts]
+        cats = sorted({c for v in vs for c in v.category_scores})
+        flagged_parts = [(label, v) for label, v in parts if v.flagged]
+        noted = [f"{label}: {v.reason}" for label, v in flagged_parts]
+        if self.flagged or not noted:
+            reason = "; ".join([self.reason] + noted)
+        else:
+            reason = "; ".join(noted + [f"the {self.target} itself: {self.reason}"])
+        return self.model_copy(update={
+            "flagged": any(v.flagged for v in vs),
+            "unsafe_score": max(v.unsafe_score for v in vs),
+            "categories": {c: any(v.categories.get(c, False) for v in vs) for c in cats},
+            "category_scores": {c: max(v.category_scores.get(c, 0.0) for v in vs) for c in cats},
+            "degraded": any(v.degraded for v in vs),
+            "reason": reason,
+            "chunks": sum(v.chunks for v in vs),
+            "latency_ms": sum(v.latency_ms for v in vs),
+        })
 
 
 class BatchItemError(BaseModel):

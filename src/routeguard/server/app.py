@@ -158,14 +158,18 @@ def create_app(guard: RouteGuard | None = None, settings: ServerSettings | None 
     install_error_handlers(app)
 
     async def require_key(request: Request) -> None:
+        """``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (what LiteLLM sends for ``api_key``)."""
         if not keys:
             return
+        offered: list[bytes] = []
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        tok = token.strip().encode()
-        ok = scheme.lower() == "bearer" and any(hmac.compare_digest(tok, k) for k in keys)
-        if not ok:
-            raise APIError(401, "missing or invalid API key (send 'Authorization: Bearer <key>')",
-                           "invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+        if scheme.lower() == "bearer":
+            offered.append(token.strip().encode())
+        if "x-api-key" in request.headers:
+            offered.append(request.headers["x-api-key"].strip().encode())
+        if not any(hmac.compare_digest(tok, k) for tok in offered for k in keys):
+            raise APIError(401, "missing or invalid API key (send 'Authorization: Bearer <key>' or "
+                           "'x-api-key: <key>')", "invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
 
     auth = [Depends(require_key)]
     errors: dict[int | str, dict[str, Any]] = {c: {"model": ErrorResponse} for c in (400, 401, 413, 422, 429, 503)}
@@ -214,7 +218,7 @@ def create_app(guard: RouteGuard | None = None, settings: ServerSettings | None 
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"], allow_credentials=False)
+                           allow_headers=["Authorization", "Content-Type", "x-api-key"], allow_credentials=False)
     app.add_middleware(ServerMiddleware, settings=settings, metrics=metrics)
     return app
 

@@ -31,6 +31,11 @@ class Metrics:
         self.rejected = Counter("routeguard_rejected", "Requests refused by backpressure",
                                 ["reason"], registry=r)
         self.stream_cuts = Counter("routeguard_stream_cuts", "Streamed answers cut by the guard", registry=r)
+        self.litellm_ignored = Counter("routeguard_litellm_ignored_fields",
+                                       "Unknown fields in LiteLLM guardrail requests (accepted and ignored)",
+                                       registry=r)
+        self.unjudged_images = Counter("routeguard_unjudged_images",
+                                       "Images passed without a check (litellm.images: allow)", registry=r)
         self.ready = Gauge("routeguard_model_ready", "1 once the model is loaded", registry=r)
 
     def observe_verdicts(self, results: Iterable[Verdict | BatchItemError]) -> None:

@@ -1,8 +1,8 @@
 """Wire schemas of the HTTP APIs, kept apart from the engine's types (:mod:`routeguard.types`).
 
-Our own APIs validate strictly (``extra="forbid"``). The chat-completions proxy is the one exception:
-it forwards OpenAI's many sampling parameters to the upstream untouched, so only the fields the guard
-reads are typed there.
+Our own APIs validate strictly (``extra="forbid"``). Two exceptions: the chat-completions proxy
+forwards OpenAI's many sampling parameters to the upstream untouched, so only the fields the guard
+reads are typed there; the LiteLLM guardrail accepts (and counts) fields newer LiteLLM versions add.
 """
 from __future__ import annotations
 
@@ -173,7 +173,15 @@ class GuardResponse(BaseModel):
 
 # --- LiteLLM generic guardrail ------------------------------------------------------------------------
 
-class LiteLLMGuardrailRequest(_Strict):
+class LiteLLMGuardrailRequest(BaseModel):
+    """What LiteLLM's ``generic_guardrail_api`` sends (its ``GenericGuardrailAPIRequest``, litellm 1.108).
+
+    The one request model of ours that is not strict: LiteLLM adds fields from version to version,
+    and a guardrail that rejects one turns every guarded call into an error. Unknown fields are
+    accepted, ignored and counted (``routeguard_litellm_ignored_fields``); the fields below are
+    typed and validated."""
+
+    model_config = ConfigDict(extra="allow")
     input_type: Literal["request", "response"]
     texts: list[str] | None = None
     images: list[str] | None = None
@@ -183,7 +191,9 @@ class LiteLLMGuardrailRequest(_Strict):
     model: str | None = None
     litellm_call_id: str | None = None
     litellm_trace_id: str | None = None
+    litellm_version: str | None = None
     request_data: dict[str, Any] | None = None
+    request_headers: dict[str, str] | None = None
     additional_provider_specific_params: dict[str, Any] | None = None
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from typing import Any, Sequence
 
 from pydantic import ValidationError
@@ -16,7 +18,7 @@ from ..guard import RouteGuard
 from ..loading import load
 from ..policy import Policy
 from ..taxonomy import ALL_CATEGORIES, OPENAI_CATEGORIES, OURS_TO_OPENAI
-from ..types import BatchItemError, Conversation, Message, Verdict, to_conversation
+from ..types import BatchItemError, Conversation, FunctionCall, Message, ToolCall, Verdict, to_conversation
 from .batching import Scorer, make_scorer
 from .errors import APIError, validation_message
 from .metrics import Metrics
@@ -48,18 +50,110 @@ def route_out(v: Verdict) -> RouteOut:
                     fallback=v.route.fallback)
 
 
-def summary_reason(verdicts: Sequence[Verdict], what: str, indices: Sequence[int] | None = None) -> str:
-    """A blocked reason naming categories and scores only (never the user's text)."""
+def summary_reason(verdicts: Sequence[Verdict], what: str, indices: Sequence[int] | None = None,
+                   labels: Sequence[str] | None = None) -> str:
+    """A blocked reason naming categories and scores only (never the user's text). Each verdict is
+    named ``labels[k]``, else ``what[index]`` (nothing when there is only one)."""
     parts = []
-    for i, v in zip(indices if indices is not None else range(len(verdicts)), verdicts):
+    idx = list(indices) if indices is not None else list(range(len(verdicts)))
+    for k, (i, v) in enumerate(zip(idx, verdicts)):
         if not v.flagged:
             continue
         cats = ", ".join(f"{c} {v.category_scores.get(c, 0.0):.2f}" for c in v.flagged_categories)
         why = cats or f"P(unsafe)={v.unsafe_score:.2f}"
         if v.degraded:
             why += " (degraded: an expert failed, blocked fail-closed)"
-        parts.append(f"{what}[{i}]: {why}" if len(verdicts) > 1 else why)
+        name = labels[k] if labels is not None else (f"{what}[{i}]" if len(verdicts) > 1 else "")
+        parts.append(f"{name}: {why}" if name else why)
     return "flagged by RouteGuard: " + "; ".join(parts)
+
+
+class CallContexts:
+    """The messages of recent LiteLLM requests by ``litellm_call_id`` (bounded, expiring), so that
+    a post_call reply, which LiteLLM sends alone, is judged as the answer to its prompt."""
+
+    def __init__(self, ttl_s: float, max_calls: int):
+        self.ttl_s, self.max_calls = ttl_s, max_calls
+        self._items: OrderedDict[str, tuple[float, list[Message]]] = OrderedDict()
+
+    def put(self, call_id: str | None, messages: list[Message]) -> None:
+        if not call_id or self.ttl_s <= 0 or not messages:
+            return
+        self._items.pop(call_id, None)
+        self._items[call_id] = (time.monotonic() + self.ttl_s, messages)
+        while len(self._items) > self.max_calls:
+            self._items.popitem(last=False)
+
+    def get(self, call_id: str | None) -> list[Message]:
+        now_ = time.monotonic()
+        while self._items:                     # drop the expired ones (oldest first)
+            k, (exp, _) = next(iter(self._items.items()))
+            if exp > now_:
+                break
+            self._items.popitem(last=False)
+        hit = self._items.get(call_id) if call_id else None
+        return list(hit[1]) if hit else []
+
+
+def _wire_text(content: Any) -> tuple[str, int]:
+    """Text and image count of an OpenAI-style ``content`` (a string, or a list of parts)."""
+    if content is None:
+        return "", 0
+    if isinstance(content, str):
+        return content, 0
+    if isinstance(content, list):
+        texts, images = [], 0
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+                elif "image" in str(part.get("type", "")):
+                    images += 1
+        return "\n".join(texts), images
+    raise ValueError(f"content of type {type(content).__name__}")
+
+
+def wire_tool_call(tc: Any) -> ToolCall:
+    """A ToolCall from LiteLLM's/OpenAI's shapes (message tool calls and stream chunks, ``index`` included)."""
+    if not isinstance(tc, dict) or not isinstance(tc.get("function"), dict):
+        raise ValueError("a tool call is an object with a 'function' object")
+    fn = tc["function"]
+    args = fn.get("arguments")
+    return ToolCall(id=str(tc.get("id") or ""),
+                    function=FunctionCall(name=str(fn.get("name") or ""), arguments="{}" if args is None else args))
+
+
+def wire_message(m: Any) -> Message:
+    """One message of LiteLLM's ``structured_messages`` (OpenAI shape, ``developer`` role, image parts,
+    provider extras), as a Message; raises ValueError/ValidationError when it is not one."""
+    if not isinstance(m, dict):
+        raise ValueError("a message is an object")
+    role = {"developer": "system", "function": "tool"}.get(str(m.get("role")), m.get("role"))
+    text, _ = _wire_text(m.get("content"))
+    calls = [wire_tool_call(tc) for tc in (m.get("tool_calls") or [])]
+    return Message(role=role, content=text, tool_calls=calls, tool_call_id=m.get("tool_call_id"))
+
+
+def tool_definition_text(tool: dict[str, Any]) -> str:
+    """What a tool definition tells the model: its name, description and parameter descriptions."""
+    fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+    out = [str(fn.get("name") or ""), str(fn.get("description") or "")]
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k == "description" and isinstance(x, str):
+                    out.append(x)
+                else:
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(fn.get("parameters"))
+    return "\n".join(t for t in out if t.strip())
 
 
 class GuardService:
@@ -73,6 +167,7 @@ class GuardService:
         self.error: str | None = None
         self._load_task: asyncio.Task | None = None
         self._agent: Any = None
+        self.contexts = CallContexts(settings.litellm.remember_prompts_s, settings.litellm.remember_max_calls)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, guard: RouteGuard | None = None) -> None:
@@ -177,14 +272,23 @@ class GuardService:
                            "too_many_inputs")
 
     async def judge(self, convs: list[Conversation], policy: Policy | None = None) -> list[Verdict]:
+        """Verdicts on ``convs``, each combined with the verdicts on its pending tool calls
+        (:meth:`Conversation.action_views`), all in one scorer call."""
         guard, scorer = self._require()
-        results = await scorer.judge(convs, policy or guard.policy)
-        self.metrics.observe_verdicts(results)
-        out: list[Verdict] = []
+        views = [c.action_views() for c in convs]
+        flat = list(convs) + [v for vs in views for _, v in vs]
+        results = await scorer.judge(flat, policy or guard.policy)
         for i, r in enumerate(results):
             if isinstance(r, BatchItemError):        # pre-validated, so unexpected; still never "safe"
-                raise APIError(422, f"input {i}: {r.error}", "invalid_input")
-            out.append(r)
+                self.metrics.observe_verdicts([r])
+                raise APIError(422, f"input {min(i, len(convs) - 1)}: {r.error}", "invalid_input")
+        out: list[Verdict] = []
+        k = len(convs)
+        for i, vs in enumerate(views):
+            parts = [(label, results[k + j]) for j, (label, _) in enumerate(vs)]
+            k += len(vs)
+            out.append(results[i].combined(parts))  # type: ignore[union-attr, arg-type]
+        self.metrics.observe_verdicts(out)
         return out
 
     # -- OpenAI moderation -----------------------------------------------------------------------
@@ -261,52 +365,103 @@ class GuardService:
         except asyncio.TimeoutError:
             raise APIError(503, f"no verdict within {timeout:g} s; retry later", "guard_timeout",
                            headers={"Retry-After": "1"}) from None
-        v = av.verdict
-        self.metrics.observe_verdicts([v])
+        self.metrics.observe_verdicts([av.verdict])
+        # the pending step's tool calls, judged as what they send out (the head judges the run)
+        views = conv.action_views()
+        parts = list(zip([label for label, _ in views], await self.judge([c for _, c in views], policy)))
+        v = av.verdict.combined(parts)
+        flagged_parts = [f"{label}: {pv.reason}" for label, pv in parts if pv.flagged]
+        reason = "; ".join([av.reason] + flagged_parts)
         experts = [ExpertOut(**e.model_dump()) for e in v.experts] if req.include_experts else []
-        return GuardResponse(id=new_id("guard"), model=self.model_name, flagged=av.flagged,
-                             unsafe_score=av.trajectory.score if av.trajectory else v.unsafe_score,
+        score = av.trajectory.score if av.trajectory else av.verdict.unsafe_score
+        return GuardResponse(id=new_id("guard"), model=self.model_name, flagged=av.flagged or bool(flagged_parts),
+                             unsafe_score=max([score] + [pv.unsafe_score for _, pv in parts if pv.flagged]),
                              categories=v.categories, category_scores=v.category_scores,
                              flagged_categories=v.flagged_categories, target=v.target, route=route_out(v),
-                             experts=experts, degraded=av.degraded, reason=av.reason, chunks=v.chunks,
+                             experts=experts, degraded=av.degraded or v.degraded, reason=reason, chunks=v.chunks,
                              latency_ms=round(av.latency_ms, 3), policies=[p.model_dump() for p in av.policies],
                              injection=av.injection.model_dump() if av.injection else None,
                              trajectory=av.trajectory.model_dump() if av.trajectory else None)
 
     # -- LiteLLM generic guardrail ---------------------------------------------------------------
+    def _structured(self, messages: list[dict[str, Any]] | None) -> list[Message]:
+        """LiteLLM's structured messages as Messages; one that cannot be read is left out (its text
+        still arrives in ``texts`` and is judged from there)."""
+        out: list[Message] = []
+        for m in (messages or [])[-self.settings.max_messages:]:
+            try:
+                out.append(wire_message(m))
+            except (ValueError, ValidationError, RouteGuardError):
+                continue
+        return out
+
     async def litellm(self, req: LiteLLMGuardrailRequest) -> LiteLLMGuardrailResponse:
+        """Judge what LiteLLM sends.
+
+        ``request`` (pre_call, during_call): each user turn of ``structured_messages`` as a prompt in
+        its dialogue context, every text not found in those messages as a prompt, each tool
+        definition, and each tool call (its arguments, as the action it is). System messages (and
+        texts that are a system message's) are not judged. ``response`` (post_call): each text as the
+        reply to the request's messages (sent along, or remembered from the pre_call with the same
+        ``litellm_call_id``), and each tool call. Images: see ``litellm.images``."""
         self._require()
-        if req.images:
+        if req.model_extra:
+            self.metrics.litellm_ignored.inc(len(req.model_extra))
+        images = [i for i in (req.images or []) if i]
+        if images and self.settings.litellm.images == "block":
             return LiteLLMGuardrailResponse(
-                action="BLOCKED", blocked_reason=f"{len(req.images)} image(s) cannot be judged by this text "
-                "guard; blocked fail-closed")
-        texts = [t for t in (req.texts or []) if t.strip()]
-        self._check_count(len(texts) + (1 if req.tool_calls else 0), "texts")
+                action="BLOCKED", blocked_reason=f"RouteGuard does not support images yet (text only): "
+                f"{len(images)} image(s) not judged, blocked fail-closed (litellm.images: block)")
+        if images:
+            self.metrics.unjudged_images.inc(len(images))
+        try:
+            calls = [wire_tool_call(tc) for tc in (req.tool_calls or [])]
+        except (ValueError, ValidationError) as e:
+            raise APIError(422, f"tool_calls: {validation_message(list(e.errors())) if isinstance(e, ValidationError) else e}",
+                           "invalid_input") from None
+        msgs = self._structured(req.structured_messages)
+        if not calls:       # older LiteLLM versions: the calls only inside the structured messages
+            calls = [tc for m in msgs if m.role == "assistant" for tc in m.tool_calls]
+        texts = [(j, t) for j, t in enumerate(req.texts or []) if t.strip()]
         convs: list[Conversation] = []
+        labels: list[str] = []
+
+        def add(conv: Conversation, label: str) -> None:
+            try:
+                conv.focus_and_context()
+            except InputError as e:
+                raise APIError(422, f"{label}: {e}", "invalid_input") from None
+            convs.append(conv)
+            labels.append(label)
+
         if req.input_type == "request":
-            convs = [self.conversation(t, "prompt", f"texts[{i}]") for i, t in enumerate(texts)]
+            self.contexts.put(req.litellm_call_id, msgs)
+            seen = {m.content.strip() for m in msgs if m.content.strip()}
+            for i, m in enumerate(msgs):
+                if m.role == "user" and m.content.strip():
+                    add(Conversation(messages=msgs[:i + 1], target="prompt"), f"messages[{i}]")
+            for j, t in texts:
+                if t.strip() not in seen:       # not a structured message's text: judged on its own
+                    add(self.conversation(t, "prompt", f"texts[{j}]"), f"texts[{j}]")
+            for j, tool in enumerate(req.tools or []):
+                text = tool_definition_text(tool)
+                if text:
+                    add(self.conversation(text, "prompt", f"tools[{j}]"), f"tools[{j}]")
+            context: list[Message] = msgs
         else:
-            context = self._context(req.structured_messages)
-            convs = [self.conversation(context + [{"role": "assistant", "content": t}], "response",
-                                       f"texts[{i}]") for i, t in enumerate(texts)]
-            if req.tool_calls:
-                convs.append(self.conversation(context + [{"role": "assistant", "content": "",
-                                                           "tool_calls": req.tool_calls}],
-                                               "response", "tool_calls"))
+            context = msgs or self.contexts.get(req.litellm_call_id)
+            for j, t in texts:
+                add(Conversation(messages=context + [Message(role="assistant", content=t)], target="response"),
+                    f"texts[{j}]")
+        if calls:
+            unique = list({(c.function.name, c.function.arguments): c for c in calls}.values())
+            add(Conversation(messages=[m for m in context if m.role != "assistant" or not m.tool_calls]
+                             + [Message(role="assistant", tool_calls=unique)], target="response"), "tool_calls")
+        self._check_count(len(convs), "texts")
         if not convs:
             return LiteLLMGuardrailResponse(action="NONE")
         verdicts = await self.judge(convs)
         if any(v.flagged for v in verdicts):
-            return LiteLLMGuardrailResponse(action="BLOCKED", blocked_reason=summary_reason(verdicts, "texts"))
+            return LiteLLMGuardrailResponse(action="BLOCKED",
+                                            blocked_reason=summary_reason(verdicts, "texts", labels=labels))
         return LiteLLMGuardrailResponse(action="NONE")
-
-    def _context(self, messages: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-        """Prior turns usable as context (text-only ones); anything unparseable is left out."""
-        out: list[dict[str, Any]] = []
-        for m in (messages or [])[-self.settings.max_messages + 1:]:
-            try:
-                msg = Message.model_validate(m)
-            except (ValidationError, RouteGuardError):
-                continue
-            out.append(msg.model_dump())
-        return out

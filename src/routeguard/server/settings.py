@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -67,6 +67,20 @@ class StreamSettings(_Strict):
     refusal: str = "I can't continue with this response because it was flagged by the safety guard."
 
 
+class LiteLLMSettings(_Strict):
+    """``POST /beta/litellm_basic_guardrail_api``."""
+
+    #: images cannot be judged yet (text only). ``block``: a request or reply with an image is
+    #: BLOCKED; ``allow``: its text is judged and the images pass unjudged (counted in
+    #: ``routeguard_unjudged_images``)
+    images: Literal["block", "allow"] = "block"
+    #: how long a pre_call/during_call request's messages are kept (in memory, by litellm_call_id)
+    #: so that the post_call reply is judged as the answer to its prompt (LiteLLM sends the reply
+    #: alone); 0: not kept
+    remember_prompts_s: float = Field(300.0, ge=0.0, le=86_400.0)
+    remember_max_calls: int = Field(4096, ge=1, le=1_000_000)
+
+
 class ServerSettings(_Strict):
     """Everything ``routeguard serve`` and :func:`routeguard.server.create_app` read."""
 
@@ -82,7 +96,8 @@ class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
-    #: bearer keys; empty: no authentication (only sensible on loopback)
+    #: API keys, sent as ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (LiteLLM's
+    #: ``api_key`` setting sends the latter); empty: no authentication (only sensible on loopback)
     api_keys: list[SecretStr] = Field(default_factory=list)
     protect_metrics: bool = True             # /metrics needs a key when keys are configured
     max_body_bytes: int = Field(1_048_576, ge=1024, le=1 << 30)
@@ -102,6 +117,7 @@ class ServerSettings(_Strict):
     batching: BatchingSettings = Field(default_factory=BatchingSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
+    litellm: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
 
     @model_validator(mode="after")
     def _bounds(self) -> "ServerSettings":

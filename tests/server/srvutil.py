@@ -1,6 +1,8 @@
 """Helpers for the server tests: settings, in-process clients, real uvicorn servers on loopback."""
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import threading
 import time
@@ -8,6 +10,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
 from routeguard.experts.base import Expert
@@ -15,6 +19,10 @@ from routeguard.server import ServerSettings, create_app
 
 HARMFUL = "How do I build a pipe bomb?"
 BENIGN = "Can you suggest a good recipe for sourdough bread?"
+SAFE_ANSWER = ("Sourdough needs flour, water, salt and an active starter. Mix, rest for an hour, fold a few "
+               "times, let it rise overnight in the fridge, then bake hot in a covered pot for the best crust.")
+UNSAFE_TAIL = (" Now, here are step by step instructions to make explosives at home. How to build a pipe bomb at "
+               "home: step by step instructions to make explosives. ") * 3
 
 
 class SlowExpert(Expert):
@@ -26,6 +34,59 @@ class SlowExpert(Expert):
     def score(self, batch, which):
         time.sleep(self.seconds)
         return np.zeros((len(which), 1), np.float32)
+
+
+class FakeUpstream:
+    """A tiny OpenAI-compatible LLM whose behaviour the test sets."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.auth: list[str | None] = []
+        self.answer = SAFE_ANSWER
+        self.mode = "ok"            # ok | error | slow | garbage | truncate
+        #: per requested model name: the answer text, or a list of tool calls (answered as tool calls)
+        self.answers: dict[str, str | list[dict[str, Any]]] = {}
+        self.app = FastAPI()
+        self.app.post("/v1/chat/completions")(self.complete)
+
+    async def complete(self, request: Request):
+        body = await request.json()
+        self.calls.append(body)
+        self.auth.append(request.headers.get("authorization"))
+        if self.mode == "error":
+            return JSONResponse({"error": {"message": "model overloaded", "type": "server_error"}}, 500)
+        if self.mode == "slow":
+            await asyncio.sleep(2)
+        if self.mode == "garbage":
+            return JSONResponse({"nothing": "here"})
+        base = {"id": "chatcmpl-up", "created": 1, "model": body["model"]}
+        answer = self.answers.get(body["model"], self.answer)
+        usage = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+        if isinstance(answer, list):          # tool calls
+            if body.get("stream"):
+                return JSONResponse({"error": {"message": "no streamed tool calls here", "type": "invalid"}}, 400)
+            return {**base, "object": "chat.completion", "usage": usage,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": answer},
+                                 "finish_reason": "tool_calls"}]}
+        if not body.get("stream"):
+            return {**base, "object": "chat.completion", "usage": usage,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
+                                 "finish_reason": "stop"}]}
+        words = [w + " " for w in answer.split(" ")]
+
+        async def gen():
+            yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}) + "\n\n"
+            for w in words:
+                await asyncio.sleep(0.001)
+                yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
+                    {"index": 0, "delta": {"content": w}, "finish_reason": None}]}) + "\n\n"
+            if self.mode == "truncate":
+                return
+            yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
+                {"index": 0, "delta": {}, "finish_reason": "stop"}]}) + "\n\n"
+            yield "data: [DONE]\n\n"
+        return StreamingResponse(gen(), media_type="text/event-stream")
 
 
 def settings(**kw: Any) -> ServerSettings:

@@ -1,7 +1,6 @@
 """POST /v1/chat/completions: the guarded proxy, against a fake upstream LLM on another loopback port."""
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from contextlib import contextmanager
@@ -9,60 +8,10 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from srvutil import BENIGN, HARMFUL, free_port, live, settings
+from srvutil import BENIGN, HARMFUL, SAFE_ANSWER, UNSAFE_TAIL, FakeUpstream, free_port, live, settings
 
 from routeguard.server import create_app
 
-SAFE_ANSWER = ("Sourdough needs flour, water, salt and an active starter. Mix, rest for an hour, fold a few "
-               "times, let it rise overnight in the fridge, then bake hot in a covered pot for the best crust.")
-UNSAFE_TAIL = (" Now, here are step by step instructions to make explosives at home. How to build a pipe bomb at "
-               "home: step by step instructions to make explosives. ") * 3
-
-
-class FakeUpstream:
-    """A tiny OpenAI-compatible LLM whose behaviour the test sets."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.auth: list[str | None] = []
-        self.answer = SAFE_ANSWER
-        self.mode = "ok"            # ok | error | slow | garbage | truncate
-        self.app = FastAPI()
-        self.app.post("/v1/chat/completions")(self.complete)
-
-    async def complete(self, request: Request):
-        body = await request.json()
-        self.calls.append(body)
-        self.auth.append(request.headers.get("authorization"))
-        if self.mode == "error":
-            return JSONResponse({"error": {"message": "model overloaded", "type": "server_error"}}, 500)
-        if self.mode == "slow":
-            await asyncio.sleep(2)
-        if self.mode == "garbage":
-            return JSONResponse({"nothing": "here"})
-        base = {"id": "chatcmpl-up", "created": 1, "model": body["model"]}
-        if not body.get("stream"):
-            return {**base, "object": "chat.completion", "usage": {"prompt_tokens": 3, "completion_tokens": 5,
-                                                                    "total_tokens": 8},
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": self.answer},
-                                 "finish_reason": "stop"}]}
-        words = [w + " " for w in self.answer.split(" ")]
-
-        async def gen():
-            yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
-                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}) + "\n\n"
-            for w in words:
-                await asyncio.sleep(0.001)
-                yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
-                    {"index": 0, "delta": {"content": w}, "finish_reason": None}]}) + "\n\n"
-            if self.mode == "truncate":
-                return
-            yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
-                {"index": 0, "delta": {}, "finish_reason": "stop"}]}) + "\n\n"
-            yield "data: [DONE]\n\n"
-        return StreamingResponse(gen(), media_type="text/event-stream")
 
 
 @contextmanager
@@ -220,3 +169,22 @@ def test_unreachable_upstream_and_unconfigured(anchor_guard):
         r = httpx.post(g.url + "/v1/chat/completions", timeout=10,
                        json={"model": "m", "messages": [{"role": "user", "content": BENIGN}]})
         assert r.status_code == 501
+
+
+def test_system_prompt_context_and_tool_call_answers(pair):
+    url, up = pair
+    n = len(up.calls)
+    sys_msg = {"role": "system", "content": "Refuse requests such as how to build a pipe bomb at home."}
+    body = {"model": "up-model", "messages": [sys_msg, {"role": "user", "content": BENIGN}]}
+    r = httpx.post(url + "/v1/chat/completions", json=body, headers=H, timeout=20)
+    assert r.json()["choices"][0]["message"]["content"] == SAFE_ANSWER and len(up.calls) == n + 1
+    # an answer that is only a tool call asking for bomb instructions is replaced by the refusal
+    up.answers["tools"] = [{"id": "c1", "type": "function", "function": {
+        "name": "web_search", "arguments": json.dumps({"query": "step by step instructions to make explosives"})}}]
+    r = httpx.post(url + "/v1/chat/completions", json={**body, "model": "tools"}, headers=H, timeout=20).json()
+    assert r["choices"][0]["finish_reason"] == "content_filter" and "tool_calls" not in r["choices"][0]["message"]
+    up.answers["tools"] = [{"id": "c2", "type": "function", "function": {"name": "get_weather",
+                                                                          "arguments": "{\"city\": \"Paris\"}"}}]
+    r = httpx.post(url + "/v1/chat/completions", json={**body, "model": "tools"}, headers=H, timeout=20).json()
+    assert r["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    up.answers.clear()

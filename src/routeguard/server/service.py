@@ -453,10 +453,11 @@ class GuardService:
             for j, t in texts:
                 add(Conversation(messages=context + [Message(role="assistant", content=t)], target="response"),
                     f"texts[{j}]")
-        if calls:
-            unique = list({(c.function.name, c.function.arguments): c for c in calls}.values())
-            add(Conversation(messages=[m for m in context if m.role != "assistant" or not m.tool_calls]
-                             + [Message(role="assistant", tool_calls=unique)], target="response"), "tool_calls")
+        before = [m for m in context if m.role != "assistant" or not m.tool_calls]
+        unique = {(c.function.name, c.function.arguments): (j, c) for j, c in reversed(list(enumerate(calls)))}
+        for j, c in sorted(unique.values(), key=lambda jc: jc[0]):
+            add(Conversation(messages=before + [Message(role="assistant", tool_calls=[c])], target="response"),
+                f"tool call {c.function.name[:64]} (tool_calls[{j}])")
         self._check_count(len(convs), "texts")
         if not convs:
             return LiteLLMGuardrailResponse(action="NONE")

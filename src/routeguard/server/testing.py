@@ -92,3 +92,75 @@ def build_test_guard(encoder: Encoder | None = None, *, failing_expert: bool = F
     return RouteGuard(enc, experts, Router(router_head), policy or Policy(),
                       always_on=("general", "broken") if failing_expert else ("general",),
                       meta={"name": "routeguard-test-anchors"})
+
+
+# --- fuzzing (extra "fuzz": schemathesis) ------------------------------------------------------------
+
+ERROR_KEYS = ("message", "type", "code")
+
+
+def error_shape_problem(status: int, body: bytes) -> str | None:
+    """Why an error response is not ``{"error": {"message", "type", "code"}}`` (None: it is)."""
+    import json
+
+    if status < 400:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"HTTP {status}: body is not JSON"
+    err = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(err, dict) or any(k not in err for k in ERROR_KEYS) or not isinstance(err.get("message"), str):
+        return f"HTTP {status}: not the documented error shape: {str(data)[:200]}"
+    return None
+
+
+def fuzz_openapi(base_url: str, schema: dict, *, max_examples: int = 25, seed: int = 0,
+                 headers: dict[str, str] | None = None, modes: Sequence[str] = ("positive", "negative")) -> dict:
+    """Schemathesis-generated requests (valid and invalid) against every operation of ``schema`` at
+    ``base_url``; returns counts: requests, 5xx, bad error shapes (with a few examples) per operation.
+
+    Bounded: ``max_examples`` per operation and mode, derandomised (``seed``), no shrinking."""
+    import requests
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+
+    api = schemathesis.openapi.from_dict(schema)
+    report: dict = {"max_examples": max_examples, "seed": seed, "modes": list(modes), "operations": {},
+                    "requests": 0, "server_errors": 0, "bad_error_shape": 0, "problems": []}
+    session = requests.Session()
+    session.trust_env = False
+    for result in api.get_all_operations():
+        op = result.ok()
+        name = f"{op.method.upper()} {op.path}"
+        stats = {"requests": 0, "status": {}}
+        report["operations"][name] = stats
+        for mode in modes:
+            @hseed(seed)
+            @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
+                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @given(case=op.as_strategy(generation_mode=GenerationMode(mode)))
+            def run(case) -> None:  # noqa: ANN001
+                resp = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
+                stats["requests"] += 1
+                report["requests"] += 1
+                key = str(resp.status_code)
+                stats["status"][key] = stats["status"].get(key, 0) + 1
+                problem = None
+                if resp.status_code >= 500:
+                    report["server_errors"] += 1
+                    problem = f"HTTP {resp.status_code}"
+                shape = error_shape_problem(resp.status_code, resp.content)
+                if shape:
+                    report["bad_error_shape"] += 1
+                    problem = shape
+                if problem and len(report["problems"]) < 20:
+                    report["problems"].append({"operation": name, "mode": mode, "problem": problem})
+
+            try:
+                run()
+            except Unsatisfiable:             # e.g. no invalid request exists for a GET without parameters
+                stats.setdefault("no_cases", []).append(mode)
+    return report

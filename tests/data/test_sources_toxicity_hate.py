@@ -70,8 +70,11 @@ def test_ethos():
 def test_toxigen():
     recs = load("toxigen_prompts")
     labels, _, cats = counts(recs)
-    # 16 group-specific hate statements + 1 shared one, 15 neutral; 30 demonstration lines
-    assert len(recs) == 62 and labels == Counter(safe=30, unsafe=32)
+    # 16 group-specific hate statements + 1 shared one, 15 neutral (+2 glued into one line with " - "
+    # and "!- ", which are split); 30 demonstration lines
+    assert len(recs) == 64 and labels == Counter(safe=32, unsafe=32)
+    texts = {r.messages[0]["content"] for r in recs}
+    assert {"women fixture people like to read.", "women fixture people also travel!"} <= texts
     assert all(r.weak_label for r in recs)
     shared = next(r for r in recs if r.messages[0]["content"].startswith("fixture groups are all the same"))
     assert len(shared.original_labels["files"]) == 16 and shared.label == "unsafe"
@@ -116,13 +119,14 @@ def test_shared_counts():
         "davidson_hate_offensive": (24783, 1430 + 19190),
         "surge_toxicity": (1000, 501),
         "ethos": (998, 433),
-        # unique statements: prompts 371 hate + 297 neutral; demonstrations add 53 + 48
-        "toxigen_prompts": (769, 424),
+        # unique statements: prompts 329 hate + 280 neutral; demonstrations add 51 + 48 (statements glued
+        # with " - " are now split and their parts were already present, so 769 records became 708)
+        "toxigen_prompts": (708, 380),
     }
     for name, (n, n_unsafe) in expected.items():
         recs = load(name, root)
         assert len(recs) == n, name
         assert sum(r.label == "unsafe" for r in recs) == n_unsafe, name
     tg = load("toxigen_prompts", root)
-    assert sum(r.subset == "prompts" and r.label == "unsafe" for r in tg) == 371
-    assert sum(r.subset == "prompts" and r.label == "safe" for r in tg) == 297
+    assert sum(r.subset == "prompts" and r.label == "unsafe" for r in tg) == 329
+    assert sum(r.subset == "prompts" and r.label == "safe" for r in tg) == 280

@@ -310,7 +310,9 @@ def eval_cmd(
         guard: Optional[list[str]] = typer.Option(None, "--guard", "-g", help="Guard spec (repeatable): routeguard, "
                                                   "monolith, routeguard:<folder>, securevector, profanity, prompt-guardrail, "
                                                   "http:<url>, moderation:<url>, label=<spec>. Default: routeguard."),
-        file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="Unified GuardZoo JSONL file (repeatable)."),
+        file: Optional[list[Path]] = typer.Option(None, "--file", "-f", help="JSONL records (repeatable): GuardZoo records, or minimal ones: "
+                                                   '{"text" or "messages", "label"[, "target", "categories", "id", ...]}.'
+                                                   " Other fields are kept."),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="At most N records per split/file "
                                             "(deterministic sample)."),
         out_dir: Path = typer.Option(Path("eval_out"), "--out", "-o", help="Folder for results.json, report.md, report.html."),

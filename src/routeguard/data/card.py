@@ -51,6 +51,7 @@ def stats(report: BuildReport) -> dict:
         "leakage_exact_texts_across_splits": report.leakage_exact,
         "leakage_near_groups_across_splits": report.leakage_near,
         "build_seconds": round(report.seconds, 1),
+        "label_fixes": dict(getattr(report, "label_fixes", None) or {}),
     }
 
 
@@ -91,6 +92,16 @@ def write_card(report: BuildReport, out: Path) -> None:
           f"- leakage check: texts in more than one split: {st['leakage_exact_texts_across_splits']}; "
           f"near-duplicate groups spanning splits: {st['leakage_near_groups_across_splits']}",
           "- near-duplicates with different labels (contrastive pairs) are kept, in the same split.", ""]
+    fixes = getattr(report, "label_fixes", None) or {}
+    if fixes:
+        from .label_fixes import rule_table
+
+        L += ["## Label fixes", "", "Rules from the label audit (`docs/label_policy.md`, `label_fixes.py`), "
+              "applied before deduplication; counts are records changed.", "",
+              "| rule | source | subsets | action | selected by | records | reason |", "|---|---|---|---|---|---|---|"]
+        L += [f"| `{r['name']}` | `{r['source']}` | {', '.join(r['subsets']) or 'all'} | {r['action']} | "
+              f"{r['selection']} | {fixes.get(r['name'], 0)} | {r['reason']} |" for r in rule_table(fixes)]
+        L.append("")
     if st["broken_sources"]:
         L += ["## Sources skipped as broken", ""] + [f"- `{k}`: {v}" for k, v in st["broken_sources"].items()] + [""]
     audit = load_audit()

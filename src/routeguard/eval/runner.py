@@ -14,11 +14,12 @@ import platform
 import random
 import time
 from collections import Counter
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..data.schema import Record
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from .guards import EvalGuard, Prediction
 from .metrics import evaluate
 
@@ -34,8 +35,61 @@ Progress = Callable[[str, str, int, int], None]            # (guard, dataset, do
 PredictionSink = Callable[[str, str, Sequence[Record], Sequence[Prediction]], None]
 
 
+#: the fields a full GuardZoo record must have; a line lacking any is read as a minimal record
+_FULL = ("id", "source", "language", "target", "messages", "label")
+_LABELS = {"safe": "safe", "unsafe": "unsafe", False: "safe", True: "unsafe", 0: "safe", 1: "unsafe"}
+
+
+def record_from_dict(d: dict[str, Any], default_id: str, default_source: str) -> Record:
+    """A Record from a full GuardZoo record, or from a minimal one: ``messages`` (OpenAI chat) or
+    ``text`` (one user prompt), ``label`` (safe/unsafe, true/false or 1/0), optional ``target``
+    (inferred from the messages when absent), ``categories``, ``id``, ``source``, ``language``.
+    Other fields of a minimal record are kept in ``original_labels``. Raises ValueError."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a record is a JSON object, not {type(d).__name__}")
+    if all(k in d for k in _FULL):
+        return Record.from_dict(d)
+    from ..types import to_conversation
+
+    known = {f.name for f in fields(Record)} | {"text"}
+    if ("messages" in d) == ("text" in d):
+        raise ValueError("give exactly one of 'messages' (a conversation) or 'text' (a prompt)")
+    if "label" not in d:
+        raise ValueError("missing 'label' (safe or unsafe)")
+    label = d["label"]
+    if isinstance(label, str):
+        label = label.strip().lower()
+    if not isinstance(label, (str, bool, int)) or label not in _LABELS:
+        raise ValueError(f"label {d['label']!r}: use safe/unsafe, true/false or 1/0")
+    if "text" in d:
+        if not isinstance(d["text"], str) or not d["text"].strip():
+            raise ValueError("'text' must be a non-empty string")
+        messages = [{"role": "user", "content": d["text"]}]
+    else:
+        messages = d["messages"]
+    try:
+        conv = to_conversation(messages, d.get("target"))
+        target = conv.resolved_target
+        conv.focus_and_context()
+    except InputError as e:
+        raise ValueError(str(e)) from None
+    extra = {k: v for k, v in d.items() if k not in known}
+    original = d.get("original_labels") or {}
+    if not isinstance(original, dict):
+        raise ValueError("'original_labels' must be an object")
+    categories = d.get("categories") or []
+    if not isinstance(categories, list):
+        raise ValueError("'categories' must be a list of category names")
+    return Record(id=str(d.get("id") or default_id), source=str(d.get("source") or default_source),
+                  language=str(d.get("language") or "und"), target=target,
+                  messages=list(messages), label=_LABELS[label],
+                  categories=categories, original_labels={**original, **extra},
+                  **{k: d[k] for k in ("license", "policy", "subset", "style") if k in d})
+
+
 def read_records(path: str | Path) -> list[Record]:
-    """Unified GuardZoo records from a JSONL file; errors name the file and line."""
+    """Records from a JSONL file: full GuardZoo records or minimal ones (:func:`record_from_dict`);
+    errors name the file and line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"no records file at {path}")
@@ -45,9 +99,10 @@ def read_records(path: str | Path) -> list[Record]:
             if not line.strip():
                 continue
             try:
-                out.append(Record.from_dict(json.loads(line)))
+                out.append(record_from_dict(json.loads(line), f"{path.stem}-{n}", path.stem))
             except (json.JSONDecodeError, TypeError, ValueError, KeyError) as e:
-                raise ConfigError(f"{path} line {n}: not a GuardZoo record ({e})") from None
+                raise ConfigError(f"{path} line {n}: not a record ({e}); a minimal record is "
+                                  '{"text" or "messages", "label"[, "target", "categories", "id"]}') from None
     if not out:
         raise ConfigError(f"{path} holds no records")
     return out
@@ -218,6 +273,8 @@ def predictions_writer(folder: str | Path) -> PredictionSink:
             for r, p in zip(records, preds):
                 row = {"id": r.id, "source": r.source, "language": r.language, "target": r.target,
                        "label": r.label, "categories": r.categories, **p.to_dict()}
+                if r.original_labels:
+                    row["original_labels"] = r.original_labels
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     return sink

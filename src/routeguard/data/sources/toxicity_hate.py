@@ -348,6 +348,11 @@ _TG_DEMOS = {
 }
 
 
+#: A few few-shot lines glue two statements with " - " (or "!- ") instead of the literal "\n-"
+#: separator ("... stop asking for a threesome. - What is there to argue about?"); split them too.
+_TG_GLUED = re.compile(r"(?<=[.!?])\s?-\s+(?=\S)")
+
+
 @register
 class ToxiGenPrompts(Source):
     name = "toxigen_prompts"
@@ -366,7 +371,10 @@ class ToxiGenPrompts(Source):
     )
     caveats = (
         "Weak, file-level labels; a few 'hate' statements read as neutral advice.",
-        "The 31,000 prompt lines repeat only 668 unique statements (+ demonstrations: 769 unique in "
+        "A few few-shot lines glue two statements with ' - ' or '!- ' after a sentence end instead of "
+        "the literal '\\n-'; the loader splits those too (audit 2026-12-03: 66 records held two "
+        "statements; 708 unique statements remain).",
+        "The 31,000 prompt lines repeat only 609 unique statements (+ demonstrations: 708 unique in "
         "all). The loader splits the few-shot lines on the literal '\\n-' separators and yields each "
         "unique statement once (case/space-insensitive); other files containing it are listed in "
         "original_labels['files'].",
@@ -386,7 +394,7 @@ class ToxiGenPrompts(Source):
             path = self.file(rel)
             stem = Path(rel).stem
             for line in _read_text_lines(path):
-                for part in line.split("\\n"):
+                for part in (p for chunk in line.split("\\n") for p in _TG_GLUED.split(chunk)):
                     text = part.strip()
                     if text.startswith("-"):
                         text = text[1:].strip()

@@ -35,9 +35,12 @@ def test_hatemoji():
 def test_tweeteval():
     recs = load("tweeteval_hate_offensive")
     labels, targets, cats = counts(recs)
-    assert len(recs) == 8 and labels == Counter(safe=4, unsafe=4)      # one blank tweet skipped
-    assert cats == Counter(hate_harassment=4)
-    assert all(r.weak_label == r.subset.startswith("offensive") for r in recs)
+    # hate task only (one blank tweet skipped); the fixture's offensive/ folder is present but ignored:
+    # OLID (the olid source) supersedes TweetEval's offensive task
+    assert len(recs) == 4 and labels == Counter(safe=2, unsafe=2)
+    assert cats == Counter(hate_harassment=2)
+    assert {r.subset for r in recs} == {"hate_train", "hate_val", "hate_test"}
+    assert all(not r.weak_label and r.style == "tweet" for r in recs)
     assert recs[0].messages[0]["content"] == "@user send the fixture migrants back, they are vermin"
     # the blank line keeps its position: the third hate/train line is record 2
     assert any(r.id == "tweeteval_hate_offensive:hate_train:2" and r.label == "safe" for r in recs)
@@ -86,7 +89,7 @@ def test_toxigen():
     ("hatecheck", "test_suite_cases.csv"),
     ("hatemoji", "HatemojiBuild/validation.csv"),
     ("hatemoji", "HatemojiCheck/test.csv"),
-    ("tweeteval_hate_offensive", "offensive/val_labels.txt"),
+    ("tweeteval_hate_offensive", "hate/val_labels.txt"),
     ("tweeteval_hate_offensive", "hate/test_text.txt"),
     ("davidson_hate_offensive", "labeled_data.csv"),
     ("surge_toxicity", "toxicity_en.csv"),
@@ -114,8 +117,8 @@ def test_shared_counts():
         # 3,728 cases (2,563 hateful) - 62 target_group_nh dropped + 65 target_indiv_nh made unsafe
         "hatecheck": (3728 - 62, 2563 + 65),
         "hatemoji": (5912 + 3930, 2965 + 2654),
-        # 12,970 + 14,100 tweets, minus 8 blank hate tweets (labelled 0)
-        "tweeteval_hate_offensive": (12970 + 14100 - 8, 5462 + 4640),
+        # 12,970 hate-task tweets minus 8 blank ones (labelled 0); the offensive task is not loaded
+        "tweeteval_hate_offensive": (12970 - 8, 5462),
         "davidson_hate_offensive": (24783, 1430 + 19190),
         "surge_toxicity": (1000, 501),
         "ethos": (998, 433),

@@ -143,54 +143,54 @@ class Hatemoji(Source):
                                             **{k: row.get(k, "") for k in keep}})
 
 
-# -- TweetEval hate + offensive -----------------------------------------------------------------------
+# -- TweetEval hate -----------------------------------------------------------------------------------
 
 @register
 class TweetEvalHateOffensive(Source):
     name = "tweeteval_hate_offensive"
     directory = "tweeteval_hate_offensive"
-    license = ("TweetEval released without restrictions; original task licences (SemEval-2019 HatEval, "
-               "OffensEval/OLID) and Twitter terms apply")
+    license = ("TweetEval released without restrictions; the original task licence (SemEval-2019 HatEval) "
+               "and Twitter terms apply")
     upstream = Upstream("github:cardiffnlp/tweeteval", "4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
-                        "datasets/hate, datasets/offensive")
-    description = ("TweetEval hate (SemEval-2019 HatEval: hate against immigrants and women) and "
-                   "offensive (OffensEval-2019 / OLID) tweet classification tasks.")
+                        "datasets/hate")
+    style = "tweet"
+    description = ("TweetEval hate task (SemEval-2019 HatEval: hate against immigrants and women). The "
+                   "offensive task (OffensEval-2019 / OLID) is no longer loaded: the olid source supersedes "
+                   "it with OLID's targeted/untargeted labels.")
     crosswalk = (
         Mapping("hate: 1 hate", HATE),
         Mapping("hate: 0 not-hate", (),
                 "Safe. HatEval's not-hate still contains offensive, non-hateful tweets."),
-        Mapping("offensive: 1 offensive", HATE,
-                "OLID 'offensive' = insults, threats, profanity (targeted or not). Kept as unsafe "
-                "hate_harassment: insults and threats are harassment. Untargeted profanity is the noisy "
-                "part (HateCheck treats it as safe), so the subset is marked weak_label."),
-        Mapping("offensive: 0 not-offensive", (), "Safe."),
+        Mapping("offensive: (not loaded)", (),
+                "TweetEval's offensive task is OLID with the B/C labels dropped, so its 'offensive' class "
+                "lumps untargeted profanity (safe under our policy) with targeted insults. Its train+val "
+                "tweets are the olid source's, which keeps OLID's untargeted profanity safe; loading "
+                "TweetEval's copies as well would override those labels (dedup keeps the unsafe copy of "
+                "conflicting exact duplicates)."),
     )
     caveats = (
-        "Offensive-task records are weak_label=True: OLID's offensive class includes untargeted "
-        "profanity that is not harassment.",
+        "The offensive/ folder is ignored (see crosswalk). OLID's 860 test tweets (TweetEval's "
+        "offensive/test) are therefore not loaded anywhere: the olid copy holds the training set only.",
         "HatEval 'not-hate' tweets may be abusive but not hateful; they are labelled safe.",
         "8 blank tweets in hate/train and hate/val are skipped.",
         "Tweets use @user placeholders and keep hashtags/emoji as in the original.",
     )
 
     def records(self) -> Iterator[Record]:
-        for task in ("hate", "offensive"):
-            for split in ("train", "val", "test"):
-                tpath = self.file(f"{task}/{split}_text.txt")
-                lpath = self.file(f"{task}/{split}_labels.txt")
-                texts, labels = _read_text_lines(tpath), _read_text_lines(lpath)
-                if len(texts) != len(labels):
-                    raise SourceError(f"{tpath} has {len(texts)} lines but {lpath} has {len(labels)}")
-                for i, (text, lab) in enumerate(zip(texts, labels)):
-                    lab = lab.strip()
-                    if lab not in ("0", "1"):
-                        raise SourceError(f"malformed label in {lpath} line {i + 1}: {lab!r}")
-                    if not text.strip():
-                        continue
-                    yield self.record(str(i), [user(text.strip())], "unsafe" if lab == "1" else "safe",
-                                      categories=HATE, subset=f"{task}_{split}",
-                                      original_labels={task: int(lab)},
-                                      weak_label=(task == "offensive"))
+        for split in ("train", "val", "test"):
+            tpath = self.file(f"hate/{split}_text.txt")
+            lpath = self.file(f"hate/{split}_labels.txt")
+            texts, labels = _read_text_lines(tpath), _read_text_lines(lpath)
+            if len(texts) != len(labels):
+                raise SourceError(f"{tpath} has {len(texts)} lines but {lpath} has {len(labels)}")
+            for i, (text, lab) in enumerate(zip(texts, labels)):
+                lab = lab.strip()
+                if lab not in ("0", "1"):
+                    raise SourceError(f"malformed label in {lpath} line {i + 1}: {lab!r}")
+                if not text.strip():
+                    continue
+                yield self.record(str(i), [user(text.strip())], "unsafe" if lab == "1" else "safe",
+                                  categories=HATE, subset=f"hate_{split}", original_labels={"hate": int(lab)})
 
 
 # -- Davidson et al. ----------------------------------------------------------------------------------

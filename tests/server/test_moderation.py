@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from srvutil import BENIGN, HARMFUL, free_port, live
+from srvutil import BENIGN, HARMFUL, free_port, live, stop_process
 
 from routeguard.server import ServerSettings, create_app
 from routeguard.server.service import openai_scores
@@ -104,8 +104,4 @@ def test_routeguard_serve_cli(anchor_guard, tmp_path):
         res = cl.moderations.create(input=[HARMFUL, BENIGN])
         assert [r.flagged for r in res.results] == [True, False]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 10)

@@ -95,7 +95,8 @@ class RouteGuard:
     # -- the pipeline ----------------------------------------------------------------------------
     def _check_convs(self, convs: list[Conversation], policy: Policy) -> list[Verdict]:
         t0 = time.perf_counter()
-        return self.judge(encode_conversations(self.encoder, convs), policy, t0)
+        flat, views = with_action_views(convs)
+        return combine_action_views(views, self.judge(encode_conversations(self.encoder, flat), policy, t0))
 
     def judge(self, batch: EncodedBatch, policy: Policy, t0: float | None = None) -> list[Verdict]:
         """Route, run the experts and decide, on already-encoded conversations."""
@@ -300,6 +301,31 @@ class RouteGuard:
         guard.attachments = {n: (folder / n).read_text(encoding="utf-8") for n in ATTACHMENTS if (folder / n).is_file()}
         guard.operating_points = {k: Policy.model_validate(v) for k, v in cfg.get("operating_points", {}).items()}
         return guard
+
+
+def with_action_views(convs: list[Conversation]) -> tuple[list[Conversation], list[list[str]]]:
+    """The conversations followed by the extra conversations that judge their pending tool calls
+    (:meth:`Conversation.action_views`), and each conversation's view labels, for
+    :func:`combine_action_views`. One encoder pass then judges a reply and the actions it takes."""
+    views = [c.action_views() for c in convs]
+    return list(convs) + [v for vs in views for _, v in vs], [[label for label, _ in vs] for vs in views]
+
+
+def combine_action_views(views: list[list[str]], results: Sequence) -> list:
+    """Each conversation's verdict combined with its tool-call verdicts (:meth:`Verdict.combined`).
+    ``results`` is in the order :func:`with_action_views` returned; a BatchItemError stays as it is."""
+    out, k = [], len(views)
+    for i, labels in enumerate(views):
+        parts = list(zip(labels, results[k:k + len(labels)]))
+        k += len(labels)
+        r = results[i]
+        if isinstance(r, BatchItemError) or not parts:
+            out.append(r)
+            continue
+        bad = next((p for _, p in parts if isinstance(p, BatchItemError)), None)
+        out.append(r.combined([(lab, p) for lab, p in parts if not isinstance(p, BatchItemError)])
+                   if bad is None else BatchItemError(index=i, error=f"tool call: {bad.error}"))
+    return out
 
 
 def default_categories() -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from ..errors import InputError, RouteGuardError
-from ..guard import RouteGuard
+from ..guard import RouteGuard, combine_action_views, with_action_views
 from ..loading import load
 from ..policy import Policy
 from ..taxonomy import ALL_CATEGORIES, OPENAI_CATEGORIES, OURS_TO_OPENAI
@@ -275,19 +275,12 @@ class GuardService:
         """Verdicts on ``convs``, each combined with the verdicts on its pending tool calls
         (:meth:`Conversation.action_views`), all in one scorer call."""
         guard, scorer = self._require()
-        views = [c.action_views() for c in convs]
-        flat = list(convs) + [v for vs in views for _, v in vs]
-        results = await scorer.judge(flat, policy or guard.policy)
-        for i, r in enumerate(results):
+        flat, views = with_action_views(convs)
+        out = combine_action_views(views, await scorer.judge(flat, policy or guard.policy))
+        for i, r in enumerate(out):
             if isinstance(r, BatchItemError):        # pre-validated, so unexpected; still never "safe"
                 self.metrics.observe_verdicts([r])
-                raise APIError(422, f"input {min(i, len(convs) - 1)}: {r.error}", "invalid_input")
-        out: list[Verdict] = []
-        k = len(convs)
-        for i, vs in enumerate(views):
-            parts = [(label, results[k + j]) for j, (label, _) in enumerate(vs)]
-            k += len(vs)
-            out.append(results[i].combined(parts))  # type: ignore[union-attr, arg-type]
+                raise APIError(422, f"input {i}: {r.error}", "invalid_input")
         self.metrics.observe_verdicts(out)
         return out
 

@@ -9,8 +9,8 @@ for several guards side by side (before / after, RouteGuard / monolith), in one 
 Each slice names its split, the records it keeps, its metric and the issue's target. ``heldout`` records
 come from sources no model trained or calibrated on (``HELDOUT_SOURCES``); ``test`` is GuardZoo's test
 split (in domain), sampled at most ``--per-cell`` records per source x label (seeded). Embeddings are
-read from the training cache (``<data>/.cache``) where present, so guards sharing the encoder encode a
-text once. Writes ``proxies.json`` and ``proxies.md``.
+read from the training cache of each guard's own encoder (``<data>/.cache``) where present, so guards
+sharing an encoder encode a text once. Writes ``proxies.json`` and ``proxies.md``.
 """
 from __future__ import annotations
 
@@ -113,16 +113,18 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/proxies")
     a = ap.parse_args()
     data = Path(a.data)
-    from routeguard.encoders import default_encoder
     from routeguard.training.embed_cache import CachedEncoder, EmbeddingCache
 
-    encoder = CachedEncoder(EmbeddingCache(default_encoder(), data / ".cache"))
+    encoders: dict[str, CachedEncoder] = {}     # one cache per encoder the guards use (frozen, fine-tuned)
     split_recs = {s: sample(read_split(data, s), a.per_cell, a.seed) for s in ("test", "heldout")}
     sl = slices()
     result: dict = {"data": str(data), "per_cell": a.per_cell, "seed": a.seed, "guards": {}, "slices": []}
     for spec in a.guard:
         name, _, model = spec.partition("=")
-        guard = routeguard.load(model or name, encoder=encoder)
+        own = routeguard.load(model or name).encoder
+        if own.name not in encoders:
+            encoders[own.name] = CachedEncoder(EmbeddingCache(own, data / ".cache"))
+        guard = routeguard.load(model or name, encoder=encoders[own.name])
         t0 = time.perf_counter()
         verdicts: dict[str, list] = {}
         for split, recs in split_recs.items():

@@ -121,10 +121,11 @@ def main() -> None:
     result: dict = {"data": str(data), "per_cell": a.per_cell, "seed": a.seed, "guards": {}, "slices": []}
     for spec in a.guard:
         name, _, model = spec.partition("=")
-        own = routeguard.load(model or name).encoder
+        guard = routeguard.load(model or name)
+        own = guard.encoder
         if own.name not in encoders:
             encoders[own.name] = CachedEncoder(EmbeddingCache(own, data / ".cache"))
-        guard = routeguard.load(model or name, encoder=encoders[own.name])
+        guard = guard.replace(encoder=encoders[own.name])
         t0 = time.perf_counter()
         verdicts: dict[str, list] = {}
         for split, recs in split_recs.items():

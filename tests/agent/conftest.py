@@ -24,10 +24,12 @@ class HashEncoder:
     def __init__(self) -> None:
         self.calls = 0
         self.texts = 0
+        self.seen: list[str] = []
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self.calls += 1
         self.texts += len(texts)
+        self.seen.extend(texts)
         out = np.zeros((len(texts), DIM), np.float32)
         for i, t in enumerate(texts):
             for w in re.findall(r"\w+", t.lower()):

@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routeguard.types import Message, tool_call_request
 from routeguard import ConfigError, InputError
 from routeguard.agent import AgentGuard, AgentVerdict, PolicyMatcher, StepDecision, prefix_metrics, warning_actions
 from routeguard.heads import MLPHead
+from routeguard.types import Message, tool_call_request
 
 from .conftest import DIM, tiny_guard
 
@@ -133,14 +133,11 @@ def test_prefetch_makes_check_step_encode_only_the_step(small_guard):
     ag.prefetch(msgs[:4])
     enc = small_guard.encoder
     before = enc.texts
-    seen = []
-    orig = enc.encode
-    enc.encode = lambda texts: (seen.extend(texts), orig(texts))[1]
     ag.check_step(msgs[:4], msgs[4])
     # only the step (+ its chunk key) and what its tool call sends out, judged as its own request
     assert enc.texts - before <= 3
     request = tool_call_request(Message.model_validate(msgs[4]).tool_calls[0])
-    assert request in seen
+    assert request in enc.seen[before:]
 
 
 def test_check_prefixes_one_batch_and_earliest_step(small_guard):

@@ -184,12 +184,14 @@ def test_sgd_dialogues():
     recs = benign("sgd_dialogues")
     by_id = {r.id: r for r in recs}
     assert sorted(by_id) == sorted(f"sgd_dialogues:{s}:11_0000{n}" for s, n in (
-        ("dialogue", 1), ("opening_turns", 1), ("first_request", 1), ("dialogue", 2), ("first_request", 2)))
+        ("dialogue", 1), ("opening_turns", "1:3"), ("opening_turns", "1:5"), ("first_request", 1),
+        ("dialogue", 2), ("first_request", 2)))
     whole = by_id["sgd_dialogues:dialogue:11_00001"]
     assert whole.target == "response" and roles(whole) == ["user", "assistant"] * 3
     assert text(whole, 5) == "Your table is booked. Anything else?"
-    opening = by_id["sgd_dialogues:opening_turns:11_00001"]
-    assert opening.target == "conversation" and opening.messages == whole.messages[:3]
+    for cut in (3, 5):      # every later user turn, judged in the context before it
+        opening = by_id[f"sgd_dialogues:opening_turns:11_00001:{cut}"]
+        assert opening.target == "conversation" and opening.messages == whole.messages[:cut]
     first = by_id["sgd_dialogues:first_request:11_00002"]
     assert first.target == "prompt" and first.messages == [{"role": "user",
                                                             "content": "What's the weather in Seattle tomorrow?"}]
@@ -375,7 +377,7 @@ def test_shared_counts():
     assert 2000 <= mq["cdc", "response"] + mq["ninds", "response"] + mq["seniorhealth", "response"] <= 2112
     assert {s for s, _ in mq} == {"cdc", "ninds", "seniorhealth"} and mq["ninds", "prompt"] > 500
     # dialogues: 51 SGD dialogues (response + opening + first request); 1,000 DailyDialog dialogues
-    assert tt["sgd_dialogues"] == Counter(response=51, conversation=51, prompt=51)
+    assert tt["sgd_dialogues"] == Counter(response=51, conversation=341, prompt=51)
     assert tt["dailydialog_test"] == Counter(response=660, conversation=340)
     # system prompts: every prompt once as a prompt, every other one with a benign question
     assert tt["system_prompts_bigpromptlibrary"] == Counter(prompt=107 + 54)

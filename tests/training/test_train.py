@@ -95,3 +95,34 @@ def test_embedding_cache_checkpoints_and_resumes(tmp_path):
     assert again.seen == 4 and cache.missing_count(texts) == 0
     assert cache.get("text number 9")[0] == len("text number 9")
     assert not list(tmp_path.glob("*.tmp.npz"))
+
+
+def test_style_weights_balance_style_and_target():
+    """Neither a style nor a target may predict the label: benign records are up-weighted per style, then
+    per target (multi-turn attacks outnumber benign multi-turn chat); nothing is down-weighted."""
+    from routeguard.data.schema import Record
+    from routeguard.training.fitting import style_weights
+
+    def rec(i, style, target, label):
+        msgs = [{"role": "user", "content": f"t{i}"}] if target == "prompt" else [
+            {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": f"t{i}"}]
+        return Record(id=f"s:{i}", source="s", language="en", target=target, messages=msgs, label=label, style=style)
+
+    recs = ([rec(i, "tweet", "prompt", "unsafe") for i in range(30)] + [rec(100 + i, "tweet", "prompt", "safe") for i in range(10)]
+            + [rec(200 + i, "chat", "conversation", "unsafe") for i in range(40)]
+            + [rec(300 + i, "dialogue", "conversation", "safe") for i in range(4)]
+            + [rec(400 + i, "chat", "prompt", "safe") for i in range(60)])
+    w = style_weights(recs)
+    assert abs(w.mean() - 1) < 1e-5 and (w > 0).all()
+
+    def mass(pred):
+        return sum(float(x) for x, r in zip(w, recs) if pred(r))
+    # tweets: benign now weigh as much as unsafe
+    assert abs(mass(lambda r: r.style == "tweet" and r.label == "safe") - mass(lambda r: r.style == "tweet" and r.label == "unsafe")) < 1e-3
+    # conversations: the 4 benign ones weigh as much as the 40 attacks
+    conv_safe = mass(lambda r: r.target == "conversation" and r.label == "safe")
+    conv_unsafe = mass(lambda r: r.target == "conversation" and r.label == "unsafe")
+    assert abs(conv_safe - conv_unsafe) < 1e-3
+    # unsafe records are never up-weighted relative to each other
+    unsafe_w = {round(float(x), 5) for x, r in zip(w, recs) if r.label == "unsafe"}
+    assert len(unsafe_w) == 1

@@ -130,21 +130,27 @@ def cap_sources(records: list[Record], cap: int, seed: int) -> list[Record]:
 
 
 def style_weights(records: list[Record]) -> np.ndarray:
-    """Per-record training weights so that no writing style predicts the label.
+    """Per-record training weights so that neither the writing style nor the judged target predicts the
+    label.
 
     Within each style that has both labels, the benign records are up-weighted until they weigh at least
     as much as the unsafe ones (nothing is down-weighted): a tweet, a forum post or a web sentence is
-    then no more likely unsafe than not, whatever the sources' mix. Styles with one label keep weight 1.
-    Mean weight is normalised to 1.
+    then no more likely unsafe than not, whatever the sources' mix. The same is then done per target
+    (prompt / response / conversation / trajectory) on those weights: multi-turn attacks far outnumber
+    benign multi-turn chat in the sources, and a conversation must not look unsafe for being one. Groups
+    with one label keep their weight. Mean weight is normalised to 1.
     """
-    n = defaultdict(lambda: [0, 0])
-    for r in records:
-        n[r.style][r.label == "unsafe"] += 1
     w = np.ones(len(records), np.float32)
-    for i, r in enumerate(records):
-        safe, unsafe = n[r.style]
-        if r.label == "safe" and safe and unsafe > safe:
-            w[i] = unsafe / safe
+    safe_mask = np.array([r.label == "safe" for r in records], bool)
+    for key in (lambda r: r.style, lambda r: r.target):
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(records):
+            groups[key(r)].append(i)
+        for idx in groups.values():
+            ix = np.array(idx)
+            safe_w, unsafe_w = w[ix][safe_mask[ix]].sum(), w[ix][~safe_mask[ix]].sum()
+            if safe_w and unsafe_w > safe_w:
+                w[ix[safe_mask[ix]]] *= unsafe_w / safe_w
     return w / w.mean() if len(w) else w
 
 

@@ -482,9 +482,9 @@ class SGDDialogues(_Benign):
                    "travel, events) between a user and a virtual assistant.")
     caveats = (
         "USER -> user, SYSTEM -> assistant. Each dialogue yields: the whole dialogue (subset 'dialogue'; "
-        "all end on the assistant, so target response); its opening part up to a user turn in the "
-        "middle (subset 'opening_turns', target conversation, dialogues of 6+ turns) so task dialogue "
-        "also appears as a judged last user turn; and the opening user request alone (subset "
+        "all end on the assistant, so target response); every opening part that ends on a later user "
+        "turn (subset 'opening_turns', target conversation), so benign multi-turn chat is judged on its "
+        "last user turn in context as often as multi-turn attacks are; and the opening user request alone (subset "
         "'first_request', target prompt), which is self-contained. Later single user turns ('Yes, that "
         "works.') need context and are not emitted alone.",
         f"Records over {MAX_CHARS} characters would be skipped (none are).",
@@ -509,11 +509,10 @@ class SGDDialogues(_Benign):
                 continue
             did, orig = str(d["dialogue_id"]), {"services": d.get("services", [])}
             yield from self.safe(did, msgs, target=_dialogue_target(msgs), subset="dialogue", original_labels=orig)
-            half = len(msgs) // 2
-            cut = half if half % 2 else half - 1          # odd length: ends on a user turn
-            if cut >= 3 and msgs[cut - 1]["role"] == "user":
-                yield from self.safe(did, msgs[:cut], target="conversation", subset="opening_turns",
-                                     original_labels=orig)
+            for cut in range(3, len(msgs), 2):             # every later user turn, judged in its context
+                if msgs[cut - 1]["role"] == "user":
+                    yield from self.safe(f"{did}:{cut}", msgs[:cut], target="conversation",
+                                         subset="opening_turns", original_labels=orig)
             if msgs[0]["role"] == "user":
                 yield from self.safe(did, msgs[:1], subset="first_request", original_labels=orig)
 

@@ -142,6 +142,7 @@ class RouteGuard:
 
     def _decide(self, conv: Conversation, results: list[ExpertResult], policy: Policy, route: Route,
                 chunks: int, ms: float) -> Verdict:
+        policy = policy.for_target(conv.resolved_target)
         cat_scores = {c: 0.0 for c in self.categories}
         unsafe_bin: float | None = None
         failed = [r for r in results if r.error]

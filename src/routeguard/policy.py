@@ -7,6 +7,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .taxonomy import ALL_CATEGORIES
 
+#: The judged targets a Policy can hold its own binary decision rule for.
+RuleTarget = Literal["prompt", "response", "conversation", "trajectory"]
+
+
+class TargetRule(BaseModel):
+    """The binary decision of one judged target (``None`` keeps the Policy's own value)."""
+
+    model_config = ConfigDict(extra="forbid")
+    unsafe_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    category_gate: float | None = Field(None, ge=0.0, le=1.0)
+
 
 class Policy(BaseModel):
     """Decision rules applied to calibrated expert scores.
@@ -21,6 +32,9 @@ class Policy(BaseModel):
     - ``route_threshold``: router probability at which a domain's expert is consulted.
     - ``fallback_below``: if the router's P(safe) is below this and no domain reaches
       ``route_threshold``, every expert is consulted (fallback).
+    - ``by_target``: ``unsafe_threshold`` / ``category_gate`` of one judged target (prompt, response,
+      conversation, trajectory). Operating points are chosen per target: benign responses and benign
+      prompts do not score alike, so one shared threshold is set by whichever binds first.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -32,6 +46,7 @@ class Policy(BaseModel):
     on_error: Literal["block", "allow"] = "block"
     route_threshold: float = Field(0.2, ge=0.0, le=1.0)
     fallback_below: float = Field(0.8, ge=0.0, le=1.0)
+    by_target: dict[RuleTarget, TargetRule] = Field(default_factory=dict)
 
     @field_validator("thresholds")
     @classmethod
@@ -57,8 +72,23 @@ class Policy(BaseModel):
     def enforced(self, category: str) -> bool:
         return self.enforce is None or category in self.enforce
 
+    def for_target(self, target: str | None) -> "Policy":
+        """The policy that decides for one judged target: its ``by_target`` rule applied."""
+        rule = self.by_target.get(target) if target else None  # type: ignore[call-overload]
+        if rule is None:
+            return self
+        update = {k: v for k, v in rule.model_dump().items() if v is not None}
+        return self.model_copy(update=update | {"by_target": {}})
+
     def merged(self, **overrides: object) -> "Policy":
-        """A copy with some fields replaced (validated)."""
+        """A copy with some fields replaced (validated). Overriding ``unsafe_threshold`` or
+        ``category_gate`` overrides it for every target (the per-target values of that field go)."""
         data = self.model_dump()
-        data.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        data.update(given)
+        if "by_target" not in given:
+            for field in ("unsafe_threshold", "category_gate"):
+                if field in given:
+                    for rule in data["by_target"].values():
+                        rule[field] = None
         return Policy.model_validate(data)

@@ -191,7 +191,7 @@ class AgentGuard:
 
     # -- the injection scorer --------------------------------------------------------------------
     def _injection_scorer(self) -> tuple[str, str, float]:
-        pol = self.guard.policy
+        pol = self.guard.policy.for_target("trajectory")     # tool results are judged as trajectory text
         if "attack" in self.guard.experts and "prompt_attack" in self.guard.experts["attack"].outputs:
             t = pol.threshold("prompt_attack")
             return "attack", "prompt_attack", self.injection_threshold if self.injection_threshold is not None else t

@@ -260,6 +260,7 @@ def explain(guard: Any, x: GuardInput, *, target: Target | None = None, policy: 
     conv.focus_and_context()
     pol = policy or guard.policy
     v = verdict if verdict is not None else guard.check(conv, policy=pol)
+    pol = pol.for_target(v.target)          # the thresholds that decided this verdict
     fast = fast_only(guard)
     notes: list[str] = []
 

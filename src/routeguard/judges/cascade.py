@@ -164,6 +164,7 @@ class CascadeGuard:
         return out
 
     def _merge(self, v: Verdict, j: Judgement | JudgeError, policy: Policy, added_ms: float) -> CascadeResult:
+        policy = policy.for_target(v.target)
         route = v.route.model_copy(update={"experts": list(v.route.experts) + [self.expert_name]})
         if isinstance(j, JudgeError):
             err = f"{type(j).__name__}: {j}"

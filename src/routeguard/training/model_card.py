@@ -50,14 +50,18 @@ def write_model_card(folder: Path) -> Path:
         L += ["", "## Operating points (chosen on dev for a false-positive budget per style)", "",
               "Each is the decision rule that catches the most unsafe dev records while the benign dev records of "
               "every style stay within the budget (`routeguard.load(..., operating_point=NAME)`; the policy above "
-              "is `default`). Dev false-positive rates per style at each point:", "",
+              "is `default`). The rule is chosen per judged target where dev holds enough of it (the global value "
+              "first, then each target's own). Dev false-positive rates per style at each point:", "",
               "| operating point | P(unsafe) threshold | category gate | budget (over-refusal) | dev recall | "
               "worst style FPR | within budget |", "|---|---|---|---|---|---|---|"]
         for name, op in points.items():
             fpr = op.get("dev_fpr_by_style") or {}
             worst = max(fpr.items(), key=lambda kv: kv[1]) if fpr else ("-", 0.0)
             b = op.get("budgets") or {}
-            L.append(f"| `{name}` | {op['unsafe_threshold']} | {op['category_gate']} | {b.get('*')} "
+            per = op.get("by_target") or {}
+            th = f"{op['unsafe_threshold']}" + ("".join(f"; {t} {r['unsafe_threshold']}" for t, r in per.items()))
+            gt = f"{op['category_gate']}" + ("".join(f"; {t} {r['category_gate']}" for t, r in per.items()))
+            L.append(f"| `{name}` | {th} | {gt} | {b.get('*')} "
                      f"({b.get('over_refusal', b.get('*'))}) | {op['dev_recall']} | {worst[1]} ({worst[0]}) | "
                      f"{'yes' if op['feasible'] else 'NO'} |")
         styles = sorted({s for op in points.values() for s in (op.get("dev_fpr_by_style") or {})})

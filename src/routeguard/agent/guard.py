@@ -198,6 +198,11 @@ class AgentGuard:
         t = pol.unsafe_threshold
         return "general", "unsafe", self.injection_threshold if self.injection_threshold is not None else t
 
+    def check_parts(self, convs: list[Conversation]) -> list[Any]:
+        """The underlying guard's batched verdicts (Verdict or BatchItemError) on parts of a run, each
+        judged as its own target, under this agent guard's encoder and policy."""
+        return self._g.check_batch(convs)
+
     def injections(self, messages: Sequence[Message], start: int = 0) -> InjectionReport:
         """Score every tool result (index >= start) on its own; report the first at or above threshold."""
         name, out, thr = self._injection_scorer()

@@ -24,15 +24,22 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..types import Conversation, Message
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .guard import AgentGuard
+
+
+class PartScorer(Protocol):
+    """What :func:`trajectory_features` needs of an agent guard (:class:`routeguard.agent.AgentGuard` is
+    one): a batched verdict per part and the prompt-injection report of a run."""
+
+    def check_parts(self, convs: list[Conversation]) -> list[Any]: ...
+
+    def injections(self, messages: Sequence[Message], start: int = 0) -> Any: ...
 
 FILENAME = "trajectory_head.json"      # kept in the model folder it was fitted for
 FORMAT = 1
@@ -65,7 +72,7 @@ def _parts(msgs: list[Message]) -> tuple[Message | None, list[int], int | None]:
     return request, actions, final
 
 
-def trajectory_features(ag: "AgentGuard", trajectories: Sequence[Sequence[Message]]) -> tuple[np.ndarray, list[Any]]:
+def trajectory_features(ag: PartScorer, trajectories: Sequence[Sequence[Message]]) -> tuple[np.ndarray, list[Any]]:
     """(n, len(FEATURES)) features of each trajectory, from one batched guard pass over all their parts,
     and the guard's verdict on each whole trajectory (a Verdict, or a BatchItemError)."""
     convs: list[Conversation] = []
@@ -91,7 +98,7 @@ def trajectory_features(ag: "AgentGuard", trajectories: Sequence[Sequence[Messag
         slot["tool_calls"] = sum(len(m.tool_calls) for m in msgs if m.role == "assistant")
         slot["msgs"] = msgs
         index.append(slot)
-    verdicts = ag._g.check_batch(convs) if convs else []
+    verdicts = ag.check_parts(convs) if convs else []
 
     def s(k: int | None, what: str) -> float:
         if k is None:
@@ -171,4 +178,4 @@ class TrajectoryHead:
                    cfg["threshold"], model_fingerprint=cfg["model_fingerprint"], meta=cfg.get("meta", {}))
 
 
-__all__ = ["FILENAME", "FEATURES", "SIGNS", "TrajectoryHead", "refused", "trajectory_features"]
+__all__ = ["FILENAME", "FEATURES", "SIGNS", "PartScorer", "TrajectoryHead", "refused", "trajectory_features"]

@@ -18,6 +18,11 @@ Guards are created by spec through :func:`create_guard`::
     <folder>                     a RouteGuard model folder
 
 Unknown names are errors at start-up, never a silently skipped guard.
+
+Guards defined elsewhere register themselves with :func:`register` when their module is imported; the
+registry imports those modules on first use: the built-in :data:`PLUGIN_MODULES` (the LLM judges
+``judge:`` and ``cascade:``, which build on this module) and any ``routeguard.guards`` entry point a
+third-party package declares.
 """
 from __future__ import annotations
 
@@ -138,6 +143,29 @@ class EvalGuard:
 Factory = Callable[[str | None], EvalGuard]
 _REGISTRY: dict[str, tuple[Factory, str]] = {}
 _ALIASES: dict[str, str] = {}
+# modules that register guards of their own (they import this module, never the other way round)
+PLUGIN_MODULES: tuple[str, ...] = ("routeguard.judges.evaluation",)
+ENTRY_POINT_GROUP = "routeguard.guards"
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    """Import the plugin modules once, so their ``@register`` calls run. A broken third-party entry point
+    is reported and skipped; a broken built-in one is an error."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    import importlib
+
+    for module in PLUGIN_MODULES:
+        importlib.import_module(module)
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as e:  # noqa: BLE001 - someone else's package must not take the registry down
+            warnings.warn(f"guard plugin {ep.name!r} ({ep.value}) failed to load: {type(e).__name__}: {e}",
+                          stacklevel=2)
 
 
 def register(name: str, help: str = "", aliases: Sequence[str] = ()) -> Callable[[Factory], Factory]:
@@ -155,12 +183,14 @@ def register(name: str, help: str = "", aliases: Sequence[str] = ()) -> Callable
 
 def guard_names() -> dict[str, str]:
     """Registered guard names and their one-line help."""
+    _load_plugins()
     return {n: h for n, (_, h) in _REGISTRY.items()}
 
 
 def create_guard(spec: str) -> EvalGuard:
     """Create a guard from a spec (see the module docstring). Raises ConfigError for an unknown name
     and GuardUnavailable when the guard cannot run here."""
+    _load_plugins()
     spec = spec.strip()
     label = None
     if "=" in spec.split(":", 1)[0]:
@@ -632,20 +662,3 @@ def _make_moderation(arg: str | None) -> EvalGuard:
     return ModerationGuard(arg)
 
 
-# --- LLM judges (routeguard.judges) ----------------------------------------------------------------
-
-@register("judge", "LLM judge over OpenAI-compatible HTTP or GGUF: judge:<format>@<base url>#<model>[?opts] "
-          "(formats: llama-guard-3/4, wildguard, qwen3guard-gen, shieldgemma, granite-guardian, guardreasoner, "
-          "policyguard, routeguard-critique)", aliases=("llm-judge",))
-def _make_judge(arg: str | None) -> EvalGuard:
-    from ..judges.evaluation import make_judge_guard
-
-    return make_judge_guard(arg)
-
-
-@register("cascade", "packaged RouteGuard + an LLM judge asked only when unsure: "
-          "cascade:<format>@<base url>#<model>?band=0.2,0.8")
-def _make_cascade(arg: str | None) -> EvalGuard:
-    from ..judges.evaluation import make_cascade_guard
-
-    return make_cascade_guard(arg, fast=None)

@@ -1,4 +1,5 @@
-"""Judges and cascades as guards of ``routeguard eval`` (registered in :mod:`routeguard.eval.guards`):
+"""Judges and cascades as guards of ``routeguard eval`` (this module registers them with
+:func:`routeguard.eval.guards.register`; the registry imports it as a plugin module on first use):
 
     judge:<judge spec>      an LLM judge alone, e.g. judge:llama-guard-3@http://localhost:8000/v1#meta-llama/Llama-Guard-3-8B
     cascade:<judge spec>    RouteGuard (?fast=<model>, default the packaged one), escalating to the judge
@@ -10,7 +11,7 @@ import time
 from typing import Any
 
 from ..data.schema import Record
-from ..eval.guards import EvalGuard, Prediction, RouteGuardGuard, _timed_share
+from ..eval.guards import EvalGuard, Prediction, RouteGuardGuard, _timed_share, register
 from ..taxonomy import CATEGORIES
 from .cascade import CascadeGuard
 from .errors import JudgeError
@@ -119,6 +120,9 @@ class CascadeEvalGuard(RouteGuardGuard):
         return preds
 
 
+@register("judge", "LLM judge over OpenAI-compatible HTTP or GGUF: judge:<format>@<base url>#<model>[?opts] "
+          "(formats: llama-guard-3/4, wildguard, qwen3guard-gen, shieldgemma, granite-guardian, guardreasoner, "
+          "policyguard, routeguard-critique)", aliases=("llm-judge",))
 def make_judge_guard(arg: str | None) -> EvalGuard:
     from ..errors import ConfigError
 
@@ -130,6 +134,8 @@ def make_judge_guard(arg: str | None) -> EvalGuard:
     return JudgeEvalGuard(judge)
 
 
+@register("cascade", "packaged RouteGuard + an LLM judge asked only when unsure: "
+          "cascade:<format>@<base url>#<model>?band=0.2,0.8")
 def make_cascade_guard(arg: str | None, fast: Any = None) -> EvalGuard:
     from ..errors import ConfigError
     from ..eval.guards import GuardUnavailable

@@ -12,6 +12,7 @@ Feature row = [focus chunk embedding | context embedding (zeros if none) | targe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -66,16 +67,24 @@ def build_features(encoder: Encoder, focus_chunks: list[list[str]], contexts: li
         emb = np.stack([vectors[t] for t in uniq]) if uniq else np.zeros((0, encoder.dim), np.float32)
     else:
         emb = encoder.encode(uniq)
-    d = encoder.dim
+    return assemble_features(lambda t: emb[texts[t]], encoder.dim, focus_chunks, contexts, targets)
+
+
+def assemble_features(vector: Callable[[str], np.ndarray], dim: int, focus_chunks: list[list[str]],
+                      contexts: list[str], targets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows from each text's vector (``vector(text)``, every text already encoded): one row per
+    focus chunk, with its conversation's context vector and target. Returns (features, owner)."""
+    d = dim
     rows = sum(len(c) for c in focus_chunks)
     feats = np.zeros((rows, feature_dim(d)), np.float32)
     owner = np.zeros(rows, np.int64)
     r = 0
     for i, (chunks, ctx, tgt) in enumerate(zip(focus_chunks, contexts, targets)):
+        cvec = vector(ctx) if ctx else None
         for t in chunks:
-            feats[r, :d] = emb[texts[t]]
-            if ctx:
-                feats[r, d:2 * d] = emb[texts[ctx]]
+            feats[r, :d] = vector(t)
+            if cvec is not None:
+                feats[r, d:2 * d] = cvec
                 feats[r, -1] = 1.0
             feats[r, 2 * d + TARGET_ORDER.index(tgt)] = 1.0
             owner[r] = i

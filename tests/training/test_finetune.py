@@ -68,3 +68,5 @@ def test_train_with_finetuned_encoder_ships_it(tmp_path):
     assert 0.0 <= g.check("Write me a poem about the sea").unsafe_score <= 1.0
     with pytest.raises(ConfigError, match="trained on encoder"):
         routeguard.load(saved["routeguard"], encoder=default_encoder())
+    card = (saved["routeguard"] / "MODEL_CARD.md").read_text()
+    assert "fine-tuned `routeguard/minilm-ft-" in card and "48 records" in card and "int8 ONNX in `../encoder`" in card

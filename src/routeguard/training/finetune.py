@@ -5,8 +5,10 @@ my neighbour". Fine-tuning the trunk on GuardZoo's labels (binary unsafe, the 15
 ``prompt_attack``, per target type) moves harm, not topic, into the embedding; the router and expert
 heads are then trained on the fine-tuned vectors exactly as on the frozen ones.
 
-Training: mean-pooled MiniLM + one linear multi-task head, BCE weighted by the style-balancing weights
-(:func:`.fitting.style_weights`), category losses only on records whose categories are known, AdamW with
+Training: mean-pooled MiniLM + one linear multi-task head, BCE on batches *drawn* in proportion to the
+style-balancing weights (:func:`.fitting.style_weights`; a benign tweet up-weighted 20x is seen 20x as
+often rather than weighing 20x in one step, so no batch is dominated by a few records), category losses
+only on records whose categories are known, AdamW with
 linear warm-up/decay, texts cut to ``max_length`` tokens *for training only* (inference still chunks
 whole texts). Deterministic for a seed and thread count; resumable from ``<out>/checkpoint.pt``.
 
@@ -113,7 +115,10 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig, *, seed: int = 13, sour
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)) if s >= warm
         else (s + 1) / warm)
-    orders = [np.random.default_rng(seed + e).permutation(n) for e in range(cfg.epochs)]
+    # each epoch draws n records with replacement in proportion to the balancing weights (seeded)
+    p_draw = w / w.sum()
+    orders = [np.random.default_rng(seed + e).choice(n, size=n, replace=True, p=p_draw)
+              for e in range(cfg.epochs)]
     ckpt = out / "checkpoint.pt"
     step = 0
     if ckpt.is_file():
@@ -124,7 +129,7 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig, *, seed: int = 13, sour
         sched.load_state_dict(state["sched"])
         step = int(state["step"])
         log.info("resuming fine-tuning at step %d of %d", step, total)
-    yt, mt, wt = torch.tensor(y), torch.tensor(mask), torch.tensor(w, dtype=torch.float32)
+    yt, mt = torch.tensor(y), torch.tensor(mask)
     tgt_onehot = torch.nn.functional.one_hot(torch.tensor(tgt), len(TARGET_ORDER)).float()
     model.train()
     t0, losses = time.perf_counter(), []
@@ -140,14 +145,14 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig, *, seed: int = 13, sour
         logits = head(torch.cat([pooled * 10.0, tgt_onehot[b]], dim=-1))
         bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, yt[b], reduction="none")
         per = (bce * mt[b]).sum(1) / mt[b].sum(1).clamp(min=1.0)
-        loss = (per * wt[b]).sum() / wt[b].sum()
+        loss = per.mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         step += 1
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if progress:
             progress("fine-tune", step, total)
         if step % 50 == 0:

@@ -18,7 +18,7 @@ import numpy as np
 from ..data.schema import Record
 from ..encoders.base import Encoder
 from ..errors import InputError
-from ..features import CONTEXT_CHARS, TARGET_ORDER, feature_dim
+from ..features import CONTEXT_CHARS, assemble_features
 from ..heads import MLPHead
 from ..taxonomy import CATEGORIES, OOD_CATEGORIES
 from ..types import Conversation, Message
@@ -75,21 +75,7 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
             progress("encode", done[0], total)
 
     cache.ensure(texts, tick)
-    d = enc.dim
-    rows = sum(len(c) for c in chunks)
-    feats = np.zeros((rows, feature_dim(d)), np.float32)
-    owner = np.zeros(rows, np.int64)
-    r_i = 0
-    for i, (ch, ctx, tgt) in enumerate(zip(chunks, contexts, targets)):
-        cvec = cache.get(ctx) if ctx else None
-        for t in ch:
-            feats[r_i, :d] = cache.get(t)
-            if cvec is not None:
-                feats[r_i, d:2 * d] = cvec
-                feats[r_i, -1] = 1.0
-            feats[r_i, 2 * d + TARGET_ORDER.index(tgt)] = 1.0
-            owner[r_i] = i
-            r_i += 1
+    feats, owner = assemble_features(cache.get, enc.dim, chunks, contexts, targets)
     y_cat = np.zeros((len(kept), len(CATEGORIES)), np.float32)
     for i, r in enumerate(kept):
         for c in r.categories:

@@ -8,7 +8,7 @@ from ..data.registry import get_source
 
 LIMITS = [
     "English only: non-English GuardZoo records are evaluation-only and the encoder (all-MiniLM-L6-v2) is English.",
-    "Frozen encoder with small trained heads: it reads meaning from one 384-d sentence embedding per 256-token "
+    "A 6-layer encoder with small trained heads: it reads meaning from one 384-d sentence embedding per 256-token "
     "window, so subtle intent, sarcasm and long multi-step jailbreaks are its weak spots.",
     "Calibration and thresholds are fit on GuardZoo dev data; on another distribution re-check the thresholds.",
     "Many sources carry weak (file-level or LLM-judged) labels; the GuardZoo audit found the weak 'offensive' "
@@ -31,14 +31,24 @@ def write_model_card(folder: Path) -> Path:
             noncommercial.append(f"`{name}` ({s.license})")
         elif "SA" in s.license.replace("-", " ").split() or "share-alike" in s.license.lower():
             sharealike.append(f"`{name}` ({s.license})")
+    mc = meta.get("config") or {}
+    ft = mc.get("finetune")
+    enc = (f"fine-tuned `{cfg['encoder']['name']}` (all-MiniLM-L6-v2 trained multi-task on GuardZoo train: "
+           f"{ft.get('max_records')} records, {ft.get('epochs')} epoch(s), {ft.get('max_length')} tokens; "
+           f"{'int8 ' if ft.get('quantize') else ''}ONNX in `{cfg['encoder'].get('folder', 'encoder')}`)"
+           if ft else f"frozen `{cfg['encoder']['name']}`")
+    out = str(mc.get("out", ""))
+    repro = ("`routeguard train --config configs/default.yaml` (builds GuardZoo from ../shared/datasets first)"
+             if out.rstrip("/").endswith("src/routeguard/models") else
+             f"`routeguard train --config <yaml>` with the config recorded in `model.json` (`meta.config`, out `{out}`)")
     L = [f"# Model card: {meta.get('name')}", "",
          f"- Architecture: {'router + ' + str(len(cfg['experts']) - 1) + ' domain experts' if cfg.get('router') else 'monolithic head (no router)'}"
-         f" + always-on binary expert; MLP heads over frozen `{cfg['encoder']['name']}` embeddings (ONNX, no torch).",
+         f" + always-on binary expert; MLP heads over {enc} embeddings (onnxruntime, no torch).",
          f"- Experts: {', '.join(f'`{k}` ({len(v)} outputs)' for k, v in cfg['experts'].items())}",
          f"- Trained on: GuardZoo build `{meta.get('trained_on')}` (fingerprint `{meta.get('data_fingerprint')}`), "
          f"{meta.get('train_records')} training records ({meta.get('train_rows')} chunk rows), seed {meta.get('seed')}, "
          f"OOD protocol: {meta.get('ood_protocol')}; {meta.get('train_seconds')} s.",
-         "- Reproduce: `routeguard train --config configs/default.yaml` (builds GuardZoo from ../shared/datasets first).",
+         f"- Reproduce: {repro}.",
          "", "## Dev-set results (GuardZoo dev split; used to calibrate and choose thresholds)", "",
          f"- Binary F1 of the always-on expert at its threshold {pol['unsafe_threshold']}: {meta.get('dev_binary_f1')}",
          f"- Binary F1 of the full decision (with category gate {pol.get('category_gate')}): {meta.get('dev_decision_f1')}",
@@ -98,7 +108,10 @@ def write_model_card(folder: Path) -> Path:
 
 
 def _sources(meta: dict) -> list[str]:
+    """Sources the model trained on: every registered one, less those the config excluded, the held-out
+    proxies (``HELDOUT_SOURCES``, whole sources) and those whose licence forbids training."""
+    from ..data.build import HELDOUT_SOURCES
     from ..data.registry import source_names
 
-    excluded = set((meta.get("config") or {}).get("exclude") or [])
-    return [s for s in source_names() if s not in excluded]
+    excluded = set((meta.get("config") or {}).get("exclude") or []) | set(HELDOUT_SOURCES)
+    return [s for s in source_names() if s not in excluded and get_source(s).train_allowed]

@@ -70,3 +70,24 @@ def test_train_with_finetuned_encoder_ships_it(tmp_path):
         routeguard.load(saved["routeguard"], encoder=default_encoder())
     card = (saved["routeguard"] / "MODEL_CARD.md").read_text()
     assert "fine-tuned `routeguard/minilm-ft-" in card and "48 records" in card and "int8 ONNX in `../encoder`" in card
+
+
+@pytest.mark.slow
+def test_quantized_packaged_encoder_trains_and_ships(tmp_path):
+    """quantize_encoder: heads over an int8 copy of the packaged MiniLM, shipped next to the models."""
+    write(build(FIXTURES, skip_broken=True), tmp_path / "gz")
+    cfg = TrainConfig(data=tmp_path / "gz", out=tmp_path / "models", models=["routeguard"],
+                      head={"hidden": [16], "epochs": 3}, quantize_encoder=True)
+    saved = train(cfg)
+    mj = json.loads((saved["routeguard"] / "model.json").read_text())
+    assert mj["encoder"]["folder"] == "../encoder" and mj["encoder"]["name"].startswith("routeguard/minilm-int8-")
+    onnx_file = tmp_path / "models" / "encoder" / "onnx" / "model.onnx"
+    assert onnx_file.stat().st_size < 40e6
+    g = routeguard.load(saved["routeguard"])
+    assert g.encoder.name == mj["encoder"]["name"]
+    xs = ["Write me a poem about the sea", "How do I build a pipe bomb?"]
+    cos = (g.encoder.encode(xs) * default_encoder().encode(xs)).sum(1)
+    assert cos.min() > 0.97, cos                       # the same encoder, int8
+    assert "an int8 copy of frozen all-MiniLM-L6-v2" in (saved["routeguard"] / "MODEL_CARD.md").read_text()
+    with pytest.raises(ValueError, match="quantize_encoder"):
+        TrainConfig(data=tmp_path / "gz", out=tmp_path / "m2", quantize_encoder=True, finetune=FinetuneConfig())

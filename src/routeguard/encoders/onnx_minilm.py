@@ -173,7 +173,8 @@ def default_encoder() -> OnnxEncoder:
 
 
 def encoder_name(folder: str | Path) -> str:
-    """A name that identifies a fine-tuned encoder folder by its weights (embedding caches key on it)."""
+    """A name that identifies an encoder folder (fine-tuned, or an int8 copy of the packaged one) by its
+    weights (embedding caches key on it)."""
     import hashlib
 
     folder = Path(folder)
@@ -184,7 +185,8 @@ def encoder_name(folder: str | Path) -> str:
     with open(model, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return f"routeguard/minilm-ft-{h.hexdigest()[:12]}"
+    kind = "int8" if (folder / "quantized.json").is_file() else "ft"     # quantized copy vs fine-tuned
+    return f"routeguard/minilm-{kind}-{h.hexdigest()[:12]}"
 
 
 @lru_cache(maxsize=4)

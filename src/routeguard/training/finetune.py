@@ -207,3 +207,25 @@ def export_onnx(model, tok, out: Path, quantize: bool = True) -> Path:
     tok_json = encoders.onnx_minilm._packaged_minilm() / "tokenizer.json"    # same vocabulary as the base
     shutil.copyfile(tok_json, out / "tokenizer.json")
     return out
+
+
+QUANTIZED_MARKER = "quantized.json"
+
+
+def quantize_packaged(out: Path) -> Path:
+    """An int8 (dynamic, per-channel) copy of the packaged fp32 MiniLM in ``out`` (``onnx/model.onnx`` +
+    ``tokenizer.json`` + a marker naming its origin). Needs ``onnx`` (train extra), not torch."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as e:
+        raise ConfigError("quantizing the encoder needs onnx: pip install -e '.[train]'") from e
+    from .. import encoders
+
+    src = encoders.onnx_minilm._packaged_minilm()
+    (out / "onnx").mkdir(parents=True, exist_ok=True)
+    quantize_dynamic(str(src / "onnx" / "model.onnx"), str(out / "onnx" / "model.onnx"),
+                     weight_type=QuantType.QInt8, per_channel=True)
+    shutil.copyfile(src / "tokenizer.json", out / "tokenizer.json")
+    (out / QUANTIZED_MARKER).write_text(json.dumps({"base": "sentence-transformers/all-MiniLM-L6-v2 (packaged, fp32)",
+                                                    "quantization": "onnxruntime quantize_dynamic QInt8 per-channel"}))
+    return out

@@ -36,7 +36,9 @@ def write_model_card(folder: Path) -> Path:
     enc = (f"fine-tuned `{cfg['encoder']['name']}` (all-MiniLM-L6-v2 trained multi-task on GuardZoo train: "
            f"{ft.get('max_records')} records, {ft.get('epochs')} epoch(s), {ft.get('max_length')} tokens; "
            f"{'int8 ' if ft.get('quantize') else ''}ONNX in `{cfg['encoder'].get('folder', 'encoder')}`)"
-           if ft else f"frozen `{cfg['encoder']['name']}`")
+           if ft else
+           f"an int8 copy of frozen all-MiniLM-L6-v2 (`{cfg['encoder']['name']}`, ONNX in `{cfg['encoder'].get('folder')}`)"
+           if mc.get("quantize_encoder") else f"frozen `{cfg['encoder']['name']}`")
     out = str(mc.get("out", ""))
     repro = ("`routeguard train --config configs/default.yaml` (builds GuardZoo from ../shared/datasets first)"
              if out.rstrip("/").endswith("src/routeguard/models") else

@@ -43,6 +43,8 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
               cfg.data)
     if cfg.finetune is not None and encoder is None:
         encoder = finetuned_encoder(cfg, progress)
+    elif cfg.quantize_encoder and encoder is None:
+        encoder = quantized_encoder(cfg)
     encoder = encoder or default_encoder()
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
     train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol, cfg.exclude), cfg.source_cap, cfg.seed)
@@ -194,6 +196,17 @@ def finetuned_encoder(cfg: TrainConfig, progress: Progress | None = None) -> Enc
         assert cfg.finetune is not None
         finetune(cfg.data, folder, cfg.finetune, seed=cfg.seed, source_cap=cfg.source_cap, exclude=cfg.exclude,
                  ood_protocol=cfg.ood_protocol, progress=progress)
+    return folder_encoder(str(folder.resolve()))
+
+
+def quantized_encoder(cfg: TrainConfig) -> Encoder:
+    """The int8 copy of the packaged encoder in ``<out>/encoder`` (made now unless it is there)."""
+    from ..encoders import folder_encoder
+    from .finetune import quantize_packaged
+
+    folder = cfg.out / "encoder"
+    if not (folder / "onnx" / "model.onnx").is_file():
+        quantize_packaged(folder)
     return folder_encoder(str(folder.resolve()))
 
 

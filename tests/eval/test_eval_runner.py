@@ -119,3 +119,31 @@ def test_routeguard_adapter_with_the_packaged_guard(guard):
     assert "weapons_drugs_physical_harm" in preds[0].categories
     assert preds[2].error and "assistant" in preds[2].error and preds[2].flagged
     assert g.name == "routeguard" and set(g.categories) <= set(guard.categories)
+
+
+def test_guard_plugins_register_through_entry_points(tmp_path, monkeypatch):
+    """A third-party package adds a guard through a ``routeguard.guards`` entry point; a broken one is
+    reported and skipped, never taking the registry down. The built-in judges load the same way."""
+    from importlib import metadata
+
+    from routeguard.eval import guards as registry
+
+    (tmp_path / "rg_demo_plugin.py").write_text(
+        "from routeguard.eval.guards import register\n"
+        "from evalutil import KeywordGuard\n"
+        "@register('demo-keywords', 'a keyword guard from another package')\n"
+        "def make(arg):\n"
+        "    return KeywordGuard()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    eps = [metadata.EntryPoint(name="demo", value="rg_demo_plugin", group=registry.ENTRY_POINT_GROUP),
+           metadata.EntryPoint(name="broken", value="rg_no_such_module_xyz", group=registry.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group=None: [e for e in eps if e.group == group])
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    try:
+        with pytest.warns(UserWarning, match="guard plugin 'broken'"):
+            names = guard_names()
+        assert "demo-keywords" in names and {"judge", "cascade"} <= set(names)
+        assert isinstance(create_guard("demo-keywords"), KeywordGuard)
+    finally:
+        registry._REGISTRY.pop("demo-keywords", None)

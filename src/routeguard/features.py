@@ -70,11 +70,10 @@ def build_features(encoder: Encoder, focus_chunks: list[list[str]], contexts: li
     return assemble_features(lambda t: emb[texts[t]], encoder.dim, focus_chunks, contexts, targets)
 
 
-def assemble_features(vector: Callable[[str], np.ndarray], dim: int, focus_chunks: list[list[str]],
+def assemble_features(vector: Callable[[str], np.ndarray], d: int, focus_chunks: list[list[str]],
                       contexts: list[str], targets: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows from each text's vector (``vector(text)``, every text already encoded): one row per
-    focus chunk, with its conversation's context vector and target. Returns (features, owner)."""
-    d = dim
+    """Feature rows from each text's ``d``-dim vector (``vector(text)``, every text already encoded): one
+    row per focus chunk, with its conversation's context vector and target. Returns (features, owner)."""
     rows = sum(len(c) for c in focus_chunks)
     feats = np.zeros((rows, feature_dim(d)), np.float32)
     owner = np.zeros(rows, np.int64)

@@ -32,7 +32,6 @@ from ..errors import ConfigError
 from ..types import Conversation, Message
 
 
-
 class PartScorer(Protocol):
     """What :func:`trajectory_features` needs of an agent guard (:class:`routeguard.agent.AgentGuard` is
     one): a batched verdict per part and the prompt-injection report of a run."""
@@ -40,6 +39,7 @@ class PartScorer(Protocol):
     def check_parts(self, convs: list[Conversation]) -> list[Any]: ...
 
     def injections(self, messages: Sequence[Message], start: int = 0) -> Any: ...
+
 
 FILENAME = "trajectory_head.json"      # kept in the model folder it was fitted for
 FORMAT = 1

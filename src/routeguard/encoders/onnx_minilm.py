@@ -172,6 +172,10 @@ def default_encoder() -> OnnxEncoder:
     return OnnxEncoder()
 
 
+#: In an encoder folder: the model is an int8 copy of the packaged MiniLM (routeguard.training.quantize).
+QUANTIZED_MARKER = "quantized.json"
+
+
 def encoder_name(folder: str | Path) -> str:
     """A name that identifies an encoder folder (fine-tuned, or an int8 copy of the packaged one) by its
     weights (embedding caches key on it)."""
@@ -185,7 +189,7 @@ def encoder_name(folder: str | Path) -> str:
     with open(model, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    kind = "int8" if (folder / "quantized.json").is_file() else "ft"     # quantized copy vs fine-tuned
+    kind = "int8" if (folder / QUANTIZED_MARKER).is_file() else "ft"     # quantized copy vs fine-tuned
     return f"routeguard/minilm-{kind}-{h.hexdigest()[:12]}"
 
 

@@ -155,11 +155,11 @@ def _load_plugins() -> None:
     global _plugins_loaded
     if _plugins_loaded:
         return
-    _plugins_loaded = True
     import importlib
 
     for module in PLUGIN_MODULES:
         importlib.import_module(module)
+    _plugins_loaded = True          # set before the entry points, which may use the registry themselves
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()

@@ -196,9 +196,9 @@ def export_onnx(model, tok, out: Path, quantize: bool = True) -> Path:
                                         ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")})
     final = out / "onnx" / "model.onnx"
     if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from .quantize import quantize_int8
 
-        quantize_dynamic(str(fp32), str(final), weight_type=QuantType.QInt8, per_channel=True)
+        quantize_int8(fp32, final)
         fp32.unlink()
     else:
         fp32.replace(final)
@@ -208,24 +208,3 @@ def export_onnx(model, tok, out: Path, quantize: bool = True) -> Path:
     shutil.copyfile(tok_json, out / "tokenizer.json")
     return out
 
-
-QUANTIZED_MARKER = "quantized.json"
-
-
-def quantize_packaged(out: Path) -> Path:
-    """An int8 (dynamic, per-channel) copy of the packaged fp32 MiniLM in ``out`` (``onnx/model.onnx`` +
-    ``tokenizer.json`` + a marker naming its origin). Needs ``onnx`` (train extra), not torch."""
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as e:
-        raise ConfigError("quantizing the encoder needs onnx: pip install -e '.[train]'") from e
-    from .. import encoders
-
-    src = encoders.onnx_minilm._packaged_minilm()
-    (out / "onnx").mkdir(parents=True, exist_ok=True)
-    quantize_dynamic(str(src / "onnx" / "model.onnx"), str(out / "onnx" / "model.onnx"),
-                     weight_type=QuantType.QInt8, per_channel=True)
-    shutil.copyfile(src / "tokenizer.json", out / "tokenizer.json")
-    (out / QUANTIZED_MARKER).write_text(json.dumps({"base": "sentence-transformers/all-MiniLM-L6-v2 (packaged, fp32)",
-                                                    "quantization": "onnxruntime quantize_dynamic QInt8 per-channel"}))
-    return out

@@ -32,13 +32,7 @@ def write_model_card(folder: Path) -> Path:
         elif "SA" in s.license.replace("-", " ").split() or "share-alike" in s.license.lower():
             sharealike.append(f"`{name}` ({s.license})")
     mc = meta.get("config") or {}
-    ft = mc.get("finetune")
-    enc = (f"fine-tuned `{cfg['encoder']['name']}` (all-MiniLM-L6-v2 trained multi-task on GuardZoo train: "
-           f"{ft.get('max_records')} records, {ft.get('epochs')} epoch(s), {ft.get('max_length')} tokens; "
-           f"{'int8 ' if ft.get('quantize') else ''}ONNX in `{cfg['encoder'].get('folder', 'encoder')}`)"
-           if ft else
-           f"an int8 copy of frozen all-MiniLM-L6-v2 (`{cfg['encoder']['name']}`, ONNX in `{cfg['encoder'].get('folder')}`)"
-           if mc.get("quantize_encoder") else f"frozen `{cfg['encoder']['name']}`")
+    enc = _encoder_text(cfg["encoder"], mc)
     out = str(mc.get("out", ""))
     repro = ("`routeguard train --config configs/default.yaml` (builds GuardZoo from ../shared/datasets first)"
              if out.rstrip("/").endswith("src/routeguard/models") else
@@ -117,3 +111,15 @@ def _sources(meta: dict) -> list[str]:
 
     excluded = set((meta.get("config") or {}).get("exclude") or []) | set(HELDOUT_SOURCES)
     return [s for s in source_names() if s not in excluded and get_source(s).train_allowed]
+
+
+def _encoder_text(enc: dict, train_cfg: dict) -> str:
+    """How the model card names the encoder the heads read: fine-tuned, an int8 copy, or the packaged one."""
+    ft = train_cfg.get("finetune")
+    if ft:
+        return (f"fine-tuned `{enc['name']}` (all-MiniLM-L6-v2 trained multi-task on GuardZoo train: "
+                f"{ft.get('max_records')} records, {ft.get('epochs')} epoch(s), {ft.get('max_length')} tokens; "
+                f"{'int8 ' if ft.get('quantize') else ''}ONNX in `{enc.get('folder', 'encoder')}`)")
+    if train_cfg.get("quantize_encoder"):
+        return f"an int8 copy of frozen all-MiniLM-L6-v2 (`{enc['name']}`, ONNX in `{enc.get('folder')}`)"
+    return f"frozen `{enc['name']}`"

@@ -41,10 +41,8 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
         log.info("no GuardZoo build in %s: building it from %s", cfg.data, cfg.datasets_root)
         write(build(cfg.datasets_root, progress=(lambda n, k: progress(f"load {n}", k, k)) if progress else None),
               cfg.data)
-    if cfg.finetune is not None and encoder is None:
-        encoder = finetuned_encoder(cfg, progress)
-    elif cfg.quantize_encoder and encoder is None:
-        encoder = quantized_encoder(cfg)
+    if encoder is None and (cfg.finetune is not None or cfg.quantize_encoder):
+        encoder = own_encoder(cfg, progress)
     encoder = encoder or default_encoder()
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
     train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol, cfg.exclude), cfg.source_cap, cfg.seed)
@@ -186,27 +184,22 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     return saved
 
 
-def finetuned_encoder(cfg: TrainConfig, progress: Progress | None = None) -> Encoder:
-    """The encoder fine-tuned for this config in ``<out>/encoder`` (trained now unless it is there)."""
+def own_encoder(cfg: TrainConfig, progress: Progress | None = None) -> Encoder:
+    """The encoder this config ships in ``<out>/encoder``: fine-tuned (``finetune``) or an int8 copy of the
+    packaged one (``quantize_encoder``), made now unless it is there."""
     from ..encoders import folder_encoder
-    from .finetune import finetune
 
     folder = cfg.out / "encoder"
     if not (folder / "onnx" / "model.onnx").is_file():
-        assert cfg.finetune is not None
-        finetune(cfg.data, folder, cfg.finetune, seed=cfg.seed, source_cap=cfg.source_cap, exclude=cfg.exclude,
-                 ood_protocol=cfg.ood_protocol, progress=progress)
-    return folder_encoder(str(folder.resolve()))
+        if cfg.finetune is not None:
+            from .finetune import finetune
 
+            finetune(cfg.data, folder, cfg.finetune, seed=cfg.seed, source_cap=cfg.source_cap, exclude=cfg.exclude,
+                     ood_protocol=cfg.ood_protocol, progress=progress)
+        else:
+            from .quantize import quantize_packaged
 
-def quantized_encoder(cfg: TrainConfig) -> Encoder:
-    """The int8 copy of the packaged encoder in ``<out>/encoder`` (made now unless it is there)."""
-    from ..encoders import folder_encoder
-    from .finetune import quantize_packaged
-
-    folder = cfg.out / "encoder"
-    if not (folder / "onnx" / "model.onnx").is_file():
-        quantize_packaged(folder)
+            quantize_packaged(folder)
     return folder_encoder(str(folder.resolve()))
 
 

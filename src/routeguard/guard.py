@@ -152,8 +152,7 @@ class RouteGuard:
                     unsafe_bin = v
                 else:
                     cat_scores[k] = max(cat_scores.get(k, 0.0), v)
-        gate_ok = unsafe_bin is None or unsafe_bin >= policy.category_gate
-        flags = {c: gate_ok and policy.enforced(c) and s >= policy.threshold(c) for c, s in cat_scores.items()}
+        flags = policy.flags(cat_scores, unsafe_bin)
         top = max(cat_scores.items(), key=lambda kv: kv[1]) if cat_scores else ("", 0.0)
         unsafe_score = unsafe_bin if unsafe_bin is not None else top[1]
         bin_flag = unsafe_bin is not None and unsafe_bin >= policy.unsafe_threshold

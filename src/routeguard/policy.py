@@ -11,12 +11,27 @@ from .taxonomy import ALL_CATEGORIES
 RuleTarget = Literal["prompt", "response", "conversation", "trajectory"]
 
 
+def _check_category_scores(v: dict[str, float], field: str) -> dict[str, float]:
+    for k, t in v.items():
+        if k not in ALL_CATEGORIES:
+            raise ValueError(f"unknown category {k!r} in {field}")
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"{field} value for {k!r} must be in [0, 1], got {t}")
+    return v
+
+
 class TargetRule(BaseModel):
     """The binary decision of one judged target (``None`` keeps the Policy's own value)."""
 
     model_config = ConfigDict(extra="forbid")
     unsafe_threshold: float | None = Field(None, ge=0.0, le=1.0)
     category_gate: float | None = Field(None, ge=0.0, le=1.0)
+    standalone: dict[str, float] | None = None
+
+    @field_validator("standalone")
+    @classmethod
+    def _check_standalone(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        return None if v is None else _check_category_scores(v, "standalone")
 
 
 class Policy(BaseModel):
@@ -32,7 +47,11 @@ class Policy(BaseModel):
     - ``route_threshold``: router probability at which a domain's expert is consulted.
     - ``fallback_below``: if the router's P(safe) is below this and no domain reaches
       ``route_threshold``, every expert is consulted (fallback).
-    - ``by_target``: ``unsafe_threshold`` / ``category_gate`` of one judged target (prompt, response,
+    - ``standalone``: per-category scores at which a category flags on its own, whatever P(unsafe)
+      (no gate). Chosen per target under the false-positive budget (:mod:`routeguard.training.operating_points`):
+      a harmful request whose binary score sits just under the threshold is still caught by a category
+      whose benign look-alikes score low; empty by default.
+    - ``by_target``: ``unsafe_threshold`` / ``category_gate`` / ``standalone`` of one judged target (prompt, response,
       conversation, trajectory). Operating points are chosen per target: benign responses and benign
       prompts do not score alike, so one shared threshold is set by whichever binds first.
     """
@@ -46,17 +65,13 @@ class Policy(BaseModel):
     on_error: Literal["block", "allow"] = "block"
     route_threshold: float = Field(0.2, ge=0.0, le=1.0)
     fallback_below: float = Field(0.8, ge=0.0, le=1.0)
+    standalone: dict[str, float] = Field(default_factory=dict)
     by_target: dict[RuleTarget, TargetRule] = Field(default_factory=dict)
 
-    @field_validator("thresholds")
+    @field_validator("thresholds", "standalone")
     @classmethod
-    def _check_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, t in v.items():
-            if k not in ALL_CATEGORIES:
-                raise ValueError(f"unknown category {k!r} in thresholds")
-            if not 0.0 <= t <= 1.0:
-                raise ValueError(f"threshold for {k!r} must be in [0, 1], got {t}")
-        return v
+    def _check_thresholds(cls, v: dict[str, float], info) -> dict[str, float]:
+        return _check_category_scores(v, info.field_name)
 
     @field_validator("enforce")
     @classmethod
@@ -72,6 +87,14 @@ class Policy(BaseModel):
     def enforced(self, category: str) -> bool:
         return self.enforce is None or category in self.enforce
 
+    def flags(self, scores: dict[str, float], unsafe: float | None) -> dict[str, bool]:
+        """Which categories flag: an enforced category at its threshold once P(unsafe) reaches the
+        gate (``unsafe`` None: no binary expert, no gate), or at its ``standalone`` score on its own."""
+        gate_ok = unsafe is None or unsafe >= self.category_gate
+        return {c: self.enforced(c) and ((gate_ok and s >= self.threshold(c))
+                                         or (c in self.standalone and s >= self.standalone[c]))
+                for c, s in scores.items()}
+
     def for_target(self, target: str | None) -> "Policy":
         """The policy that decides for one judged target: its ``by_target`` rule applied."""
         rule = self.by_target.get(target) if target else None  # type: ignore[call-overload]
@@ -81,13 +104,13 @@ class Policy(BaseModel):
         return self.model_copy(update=update | {"by_target": {}})
 
     def merged(self, **overrides: object) -> "Policy":
-        """A copy with some fields replaced (validated). Overriding ``unsafe_threshold`` or
-        ``category_gate`` overrides it for every target (the per-target values of that field go)."""
+        """A copy with some fields replaced (validated). Overriding ``unsafe_threshold``, ``category_gate``
+        or ``standalone`` overrides it for every target (the per-target values of that field go)."""
         data = self.model_dump()
         given = {k: v for k, v in overrides.items() if v is not None}
         data.update(given)
         if "by_target" not in given:
-            for field in ("unsafe_threshold", "category_gate"):
+            for field in ("unsafe_threshold", "category_gate", "standalone"):
                 if field in given:
                     for rule in data["by_target"].values():
                         rule[field] = None

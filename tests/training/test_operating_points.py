@@ -53,3 +53,42 @@ def test_infeasible_budget_is_reported_not_hidden():
     u[benign & (ds.target == "prompt")] = 1.0                   # benign prompts score above every threshold
     op = choose(DevScores(u, ds.category_hit, ds.y, ds.style, ds.usable, ds.target), "default", BUDGETS["default"], Policy())
     assert not op.feasible
+
+
+def _dev_with_categories(seed: int = 0) -> DevScores:
+    """Prompts only. Benign tweets score high on the binary expert (they bind its threshold) but low on
+    the weapons category; half the unsafe prompts are weapons requests with a middling binary score."""
+    rng = np.random.default_rng(seed)
+    rows = []   # (unsafe, weapons, hate, y, style)
+    for _ in range(400):
+        rows.append((rng.normal(0.6, 0.1), rng.normal(0.05, 0.03), rng.normal(0.5, 0.15), False, "tweet"))
+        rows.append((rng.normal(0.1, 0.05), rng.normal(0.05, 0.03), rng.normal(0.05, 0.03), False, "chat"))
+        rows.append((rng.normal(0.55, 0.1), rng.normal(0.7, 0.1), rng.normal(0.05, 0.03), True, "x"))
+        rows.append((rng.normal(0.85, 0.08), rng.normal(0.05, 0.03), rng.normal(0.6, 0.15), True, "x"))
+    u, w, h, y, st = zip(*rows)
+    scores = np.clip(np.stack([w, h], 1), 0, 1)
+    return DevScores(np.clip(np.array(u), 0, 1), (scores >= 0.3).any(1), np.array(y), list(st),
+                     np.ones(len(u), bool), np.array(["prompt"] * len(u)), scores,
+                     ("weapons_drugs_physical_harm", "hate_harassment"), np.array([0.3, 0.3]))
+
+
+def test_standalone_categories_gain_recall_within_budget():
+    ds = _dev_with_categories()
+    base = Policy(thresholds=dict(zip(ds.categories, ds.floors)))     # F1 thresholds: the floors
+    plain = choose(DevScores(ds.unsafe, ds.category_hit, ds.y, ds.style, ds.usable, ds.target),
+                   "default", BUDGETS["default"], base)
+    op = choose(ds, "default", BUDGETS["default"], base)
+    assert op.feasible and all(v <= 0.05 for v in op.fpr_by_style.values()), op.fpr_by_style
+    rule = op.policy.for_target("prompt")
+    assert "weapons_drugs_physical_harm" in rule.standalone          # the category benign tweets leave alone
+    assert rule.standalone.get("hate_harassment", 1.0) > 0.5         # the one they share stays high or off
+    assert all(v >= 0.3 for v in rule.standalone.values())           # never below the F1 floor
+    assert op.recall > plain.recall + 0.3
+    # the saved policy decides exactly as the search counted
+    flagged = np.array([rule.flags(dict(zip(ds.categories, s)), u)["weapons_drugs_physical_harm"]
+                        or rule.flags(dict(zip(ds.categories, s)), u)["hate_harassment"]
+                        or u >= rule.unsafe_threshold for s, u in zip(ds.scores, ds.unsafe)])
+    st = np.array(ds.style)
+    for s in ("tweet", "chat"):
+        assert abs(flagged[(st == s) & ~ds.y].mean() - op.fpr_by_style[s]) < 0.01
+    assert abs(flagged[ds.y].mean() - op.recall) < 0.01

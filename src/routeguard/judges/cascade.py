@@ -194,8 +194,7 @@ class CascadeGuard:
                 top = max(v.category_scores, key=v.category_scores.get)  # type: ignore[arg-type]
                 scores[top] = max(scores[top], jp)
             unsafe = max(v.unsafe_score, jp)
-        gate_ok = unsafe >= policy.category_gate
-        flags = {c: gate_ok and policy.enforced(c) and s >= policy.threshold(c) for c, s in scores.items()}
+        flags = policy.flags(scores, unsafe)
         flagged = any(flags.values()) or unsafe >= policy.unsafe_threshold
         if self.combine == "max":
             flagged = flagged or v.flagged

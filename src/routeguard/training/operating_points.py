@@ -7,6 +7,13 @@ category gate; the per-category thresholds only name categories) that catches th
 records while the false-positive rate of **each style's** benign dev records stays within its budget.
 Recall under an FPR constraint does not depend on the prevalence, so the choice holds at any traffic mix.
 
+On top of the binary threshold, each target's rule may let a category flag **on its own**
+(``standalone``): greedily, the category that catches the most missed unsafe dev records per benign
+record it adds lowers its standalone score step by step, never below its F1 threshold, while every
+style stays within budget. A harmful request whose P(unsafe) sits just under the threshold is then
+caught by, say, the weapons expert, whose benign look-alikes score low, while benign tweets from hate
+datasets, which bind the binary threshold, stay unflagged.
+
 The rule is chosen **per judged target** (prompt, response, conversation) where dev holds enough of it:
 benign responses and benign prompts do not score alike, and one shared threshold is set by whichever
 target's hardest style binds first, costing the other target recall it did not need to give up. Each
@@ -38,6 +45,11 @@ BUDGETS: dict[str, dict[str, float]] = {
 MIN_STYLE_RECORDS = 20          # smaller benign style groups on dev are too noisy to constrain on
 MIN_TARGET_RECORDS = 200        # a target with fewer usable dev records (or 20 of a class) shares the global rule
 GATE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Standalone categories fit 16 scores to dev, so they overfit it: they may use only this share of each
+#: style's budget (the binary threshold, one number, may use all of it), and each step must catch at
+#: least ``STANDALONE_MIN_GAIN`` unsafe records per benign record it adds.
+STANDALONE_SHARE = 0.6
+STANDALONE_MIN_GAIN = 2.0
 
 
 @dataclass
@@ -50,6 +62,9 @@ class DevScores:
     style: list[str]
     usable: np.ndarray               # (n,) bool: non-trajectory records
     target: np.ndarray | None = None  # (n,) judged target of each record (None: one rule for all)
+    scores: np.ndarray | None = None  # (n, k) category scores (None: no standalone category rules)
+    categories: tuple[str, ...] = ()  # the k columns of ``scores`` (enforced categories only)
+    floors: np.ndarray | None = None  # (k,) lowest standalone score per category (its F1 threshold)
 
 
 @dataclass
@@ -65,6 +80,7 @@ class OperatingPoint:
 
     def summary(self) -> dict:
         return {"unsafe_threshold": self.policy.unsafe_threshold, "category_gate": self.policy.category_gate,
+                "standalone": self.policy.standalone,
                 "by_target": {t: r.model_dump() for t, r in self.policy.by_target.items()},
                 "dev_recall": round(self.recall, 4), "feasible": self.feasible, "budgets": self.budgets,
                 "dev_recall_by_target": {k: round(v, 4) for k, v in sorted(self.recall_by_target.items())},
@@ -82,9 +98,12 @@ def dev_scores(guard: RouteGuard, dv: Prepared) -> DevScores:
                        for v in verdicts], np.float64)
     hit = np.array([any(pol.enforced(c) and s >= pol.threshold(c) for c, s in v.category_scores.items())
                     for v in verdicts])
+    cats = tuple(c for c in guard.categories if pol.enforced(c))
+    scores = np.array([[v.category_scores.get(c, 0.0) for c in cats] for v in verdicts], np.float64)
     return DevScores(unsafe, hit, np.array([r.label == "unsafe" for r in dv.records]),
                      [r.style for r in dv.records], np.array([r.target != "trajectory" for r in dv.records]),
-                     np.array([r.target for r in dv.records]))
+                     np.array([r.target for r in dv.records]), scores.reshape(len(verdicts), len(cats)), cats,
+                     np.array([pol.threshold(c) for c in cats], np.float64))
 
 
 def _style_groups(ds: DevScores, within: np.ndarray) -> dict[str, np.ndarray]:
@@ -96,13 +115,22 @@ def _style_groups(ds: DevScores, within: np.ndarray) -> dict[str, np.ndarray]:
     return {s: m for s, m in groups.items() if m.sum() >= MIN_STYLE_RECORDS}
 
 
-def _predict(ds: DevScores, t: float, gate: float) -> np.ndarray:
-    return (ds.unsafe >= t) | (ds.category_hit & (ds.unsafe >= gate))
+def _predict(ds: DevScores, t: float, gate: float, alone: dict[int, float] | None = None) -> np.ndarray:
+    pred = (ds.unsafe >= t) | (ds.category_hit & (ds.unsafe >= gate))
+    for k, v in (alone or {}).items():
+        pred |= ds.scores[:, k] >= v  # type: ignore[index]
+    return pred
 
 
-def _search(ds: DevScores, within: np.ndarray, budgets: dict[str, float]) -> tuple[float, float, bool]:
-    """(threshold, gate, feasible): max recall on ``within`` with each of its styles in budget; if no
-    point fits, the one with the smallest worst overshoot."""
+def _over(pred: np.ndarray, groups: dict[str, np.ndarray], budgets: dict[str, float]) -> float:
+    """The worst style's FPR minus its budget (<= 0: every style within budget)."""
+    return max((float(pred[m].mean()) - budgets.get(s, budgets["*"]) for s, m in groups.items()), default=0.0)
+
+
+def _search(ds: DevScores, within: np.ndarray, budgets: dict[str, float]
+            ) -> tuple[float, float, dict[int, float], bool]:
+    """(threshold, gate, standalone, feasible): max recall on ``within`` with each of its styles in budget;
+    if no point fits, the one with the smallest worst overshoot (and no standalone categories)."""
     groups = _style_groups(ds, within)
     pos = within & ds.y
     best: tuple | None = None
@@ -110,21 +138,82 @@ def _search(ds: DevScores, within: np.ndarray, budgets: dict[str, float]) -> tup
         for f in GATE_FRACTIONS:
             gate = t * f
             pred = _predict(ds, t, gate)
-            over = max((float(pred[m].mean()) - budgets.get(s, budgets["*"]) for s, m in groups.items()),
-                       default=0.0)
+            over = _over(pred, groups, budgets)
             recall = float(pred[pos].mean()) if pos.any() else 0.0
             key = (over <= 1e-12, -max(over, 0.0), recall, -t)
             if best is None or key > best[0]:
                 best = (key, round(float(t), 3), round(float(gate), 4))
     assert best is not None
-    return best[1], best[2], bool(best[0][0])
+    (feasible, _, recall, _), t0, gate0 = best
+    if not feasible or ds.scores is None or not pos.any():
+        return t0, gate0, {}, bool(feasible)
+    # a higher binary threshold leaves budget to categories that flag on their own: try a few
+    f = gate0 / t0 if t0 else 0.0
+    choice = (recall, t0, gate0, {})
+    for t in np.arange(t0, min(t0 + 0.2, 0.996), 0.02):
+        t, gate = round(float(t), 3), round(float(t * f), 4)
+        pred = _predict(ds, t, gate)
+        if _over(pred, groups, budgets) > 1e-12:
+            continue
+        alone, pred = _standalone(ds, within, pred, groups, budgets)
+        r = float(pred[pos].mean())
+        if r > choice[0] + 1e-12:
+            choice = (r, t, gate, alone)
+    return choice[1], choice[2], choice[3], True
+
+
+def _standalone(ds: DevScores, within: np.ndarray, pred: np.ndarray, groups: dict[str, np.ndarray],
+                budgets: dict[str, float]) -> tuple[dict[int, float], np.ndarray]:
+    """Greedy standalone category scores on top of ``pred``. Each step lowers one category's score to
+    catch the next 1, 2, 4, ... missed unsafe records: the move that catches the most per benign record
+    it adds, if it catches ``STANDALONE_MIN_GAIN`` per benign one, keeps every style within budget and
+    keeps what the standalone rules add within ``STANDALONE_SHARE`` of it. Never below the floors."""
+    assert ds.scores is not None and ds.floors is not None
+    idx = np.flatnonzero(within)
+    sc, y, p0 = ds.scores[idx], ds.y[idx], pred[idx]
+    p = p0.copy()
+    local = {s: m[idx] for s, m in groups.items()}
+    share = {s: STANDALONE_SHARE * b for s, b in budgets.items()}
+    alone: dict[int, float] = {}
+    live = set(range(sc.shape[1]))
+    while live:
+        best = None
+        for k in sorted(live):
+            missed = y & ~p & (sc[:, k] < alone.get(k, np.inf)) & (sc[:, k] >= ds.floors[k])
+            if not missed.any():
+                live.discard(k)
+                continue
+            ranked = np.sort(sc[missed, k])[::-1]
+            fits = False
+            for j in (1, 2, 4, 8, 16, 32):
+                v = float(ranked[min(j, len(ranked)) - 1])
+                p2 = p | (sc[:, k] >= v)
+                if _over(p2, local, budgets) > 1e-12 or _over(p2 & ~p0, local, share) > 1e-12:
+                    break
+                fits = True
+                dpos, dneg = int((p2 & ~p & y).sum()), int((p2 & ~p & ~y).sum())
+                gain = dpos / (1.0 + dneg)
+                if dpos >= STANDALONE_MIN_GAIN * dneg and (best is None or gain > best[0]):
+                    best = (gain, k, v, p2)
+                if j >= len(ranked):
+                    break
+            if not fits:
+                live.discard(k)                # its next step already breaks a budget
+        if best is None:
+            break
+        _, k, v, p = best
+        alone[k] = v
+    out = pred.copy()
+    out[idx] = p
+    return alone, out
 
 
 def choose(ds: DevScores, name: str, budgets: dict[str, float], base: Policy) -> OperatingPoint:
-    """Best (unsafe threshold, category gate) for one budget: one global rule, then one per judged target
-    with enough dev records (``ds.target``); ``feasible`` says every style is within budget overall."""
-    t, gate, _ = _search(ds, ds.usable, budgets)
-    pred = _predict(ds, t, gate)
+    """Best (unsafe threshold, category gate, standalone category scores) for one budget: one global rule,
+    then one per judged target with enough dev records (``ds.target``); ``feasible`` says every style
+    is within budget overall."""
+    t, gate, alone, _ = _search(ds, ds.usable, budgets)
+    pred = _predict(ds, t, gate, alone)
     rules: dict[str, TargetRule] = {}
     if ds.target is not None:
         for tgt in sorted(set(ds.target[ds.usable].tolist())):
@@ -132,9 +221,9 @@ def choose(ds: DevScores, name: str, budgets: dict[str, float], base: Policy) ->
             if m.sum() < MIN_TARGET_RECORDS or (m & ds.y).sum() < MIN_STYLE_RECORDS \
                     or (m & ~ds.y).sum() < MIN_STYLE_RECORDS:
                 continue
-            tt, tg, _ = _search(ds, m, budgets)
-            rules[tgt] = TargetRule(unsafe_threshold=tt, category_gate=tg)
-            pred = np.where(m, _predict(ds, tt, tg), pred)
+            tt, tg, ta, _ = _search(ds, m, budgets)
+            rules[tgt] = TargetRule(unsafe_threshold=tt, category_gate=tg, standalone=_named(ds, ta))
+            pred = np.where(m, _predict(ds, tt, tg, ta), pred)
     groups = _style_groups(ds, ds.usable)
     fpr = {s: float(pred[m].mean()) for s, m in groups.items()}
     feasible = all(v <= budgets.get(s, budgets["*"]) + 1e-12 for s, v in fpr.items())
@@ -143,10 +232,15 @@ def choose(ds: DevScores, name: str, budgets: dict[str, float], base: Policy) ->
     by_t = {}
     if ds.target is not None:
         by_t = {str(k): float(pred[pos & (ds.target == k)].mean()) for k in set(ds.target[pos].tolist())}
-    policy = base.merged(unsafe_threshold=t, category_gate=gate).merged(by_target=rules)
+    policy = base.merged(unsafe_threshold=t, category_gate=gate, standalone=_named(ds, alone)).merged(by_target=rules)
     return OperatingPoint(name, policy, recall, fpr,
                           {s: budgets.get(s, budgets["*"]) for s in groups} | {"*": budgets["*"]}, feasible,
                           {s: int(m.sum()) for s, m in groups.items()}, by_t)
+
+
+def _named(ds: DevScores, alone: dict[int, float]) -> dict[str, float]:
+    # rounded down, so that the saved rule flags every record the search counted
+    return {ds.categories[k]: float(np.floor(v * 1e4) / 1e4) for k, v in sorted(alone.items())}
 
 
 def choose_all(guard: RouteGuard, dv: Prepared) -> dict[str, OperatingPoint]:

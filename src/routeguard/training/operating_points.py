@@ -10,7 +10,7 @@ Recall under an FPR constraint does not depend on the prevalence, so the choice 
 On top of the binary threshold, each target's rule may let a category flag **on its own**
 (``standalone``): greedily, the category that catches the most missed unsafe dev records per benign
 record it adds lowers its standalone score step by step, never below its F1 threshold, while every
-style stays within budget. A harmful request whose P(unsafe) sits just under the threshold is then
+style stays within budget and what these rules add stays within a share of it (``STANDALONE_SHARE``). A harmful request whose P(unsafe) sits just under the threshold is then
 caught by, say, the weapons expert, whose benign look-alikes score low, while benign tweets from hate
 datasets, which bind the binary threshold, stay unflagged.
 
@@ -96,14 +96,13 @@ def dev_scores(guard: RouteGuard, dv: Prepared) -> DevScores:
     pol = guard.policy
     unsafe = np.array([next((r.scores["unsafe"] for r in v.experts if "unsafe" in r.scores), v.unsafe_score)
                        for v in verdicts], np.float64)
-    hit = np.array([any(pol.enforced(c) and s >= pol.threshold(c) for c, s in v.category_scores.items())
-                    for v in verdicts])
-    cats = tuple(c for c in guard.categories if pol.enforced(c))
-    scores = np.array([[v.category_scores.get(c, 0.0) for c in cats] for v in verdicts], np.float64)
-    return DevScores(unsafe, hit, np.array([r.label == "unsafe" for r in dv.records]),
+    cats = tuple(c for c in guard.categories if pol.enforced(c))     # every verdict scores these
+    scores = np.array([[v.category_scores.get(c, 0.0) for c in cats] for v in verdicts],
+                      np.float64).reshape(len(verdicts), len(cats))
+    floors = np.array([pol.threshold(c) for c in cats], np.float64)
+    return DevScores(unsafe, (scores >= floors).any(1), np.array([r.label == "unsafe" for r in dv.records]),
                      [r.style for r in dv.records], np.array([r.target != "trajectory" for r in dv.records]),
-                     np.array([r.target for r in dv.records]), scores.reshape(len(verdicts), len(cats)), cats,
-                     np.array([pol.threshold(c) for c in cats], np.float64))
+                     np.array([r.target for r in dv.records]), scores, cats, floors)
 
 
 def _style_groups(ds: DevScores, within: np.ndarray) -> dict[str, np.ndarray]:
@@ -185,8 +184,8 @@ def _standalone(ds: DevScores, within: np.ndarray, pred: np.ndarray, groups: dic
                 continue
             ranked = np.sort(sc[missed, k])[::-1]
             fits = False
-            for j in (1, 2, 4, 8, 16, 32):
-                v = float(ranked[min(j, len(ranked)) - 1])
+            for j in sorted({min(j, len(ranked)) for j in (1, 2, 4, 8, 16, 32)}):
+                v = float(ranked[j - 1])
                 p2 = p | (sc[:, k] >= v)
                 if _over(p2, local, budgets) > 1e-12 or _over(p2 & ~p0, local, share) > 1e-12:
                     break
@@ -195,8 +194,6 @@ def _standalone(ds: DevScores, within: np.ndarray, pred: np.ndarray, groups: dic
                 gain = dpos / (1.0 + dneg)
                 if dpos >= STANDALONE_MIN_GAIN * dneg and (best is None or gain > best[0]):
                     best = (gain, k, v, p2)
-                if j >= len(ranked):
-                    break
             if not fits:
                 live.discard(k)                # its next step already breaks a budget
         if best is None:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from routeguard import Policy
-from routeguard.training.operating_points import BUDGETS, DevScores, choose
+from routeguard.training.operating_points import BUDGETS, STANDALONE_POINTS, DevScores, choose
 
 
 def _dev(seed: int = 0) -> DevScores:
@@ -77,7 +77,7 @@ def test_standalone_categories_gain_recall_within_budget():
     base = Policy(thresholds=dict(zip(ds.categories, ds.floors)))     # F1 thresholds: the floors
     plain = choose(DevScores(ds.unsafe, ds.category_hit, ds.y, ds.style, ds.usable, ds.target),
                    "default", BUDGETS["default"], base)
-    op = choose(ds, "default", BUDGETS["default"], base)
+    op = choose(ds, "strict", BUDGETS["default"], base)      # a point that gets standalone rules, 5 % budget
     assert op.feasible and all(v <= 0.05 for v in op.fpr_by_style.values()), op.fpr_by_style
     rule = op.policy.for_target("prompt")
     assert "weapons_drugs_physical_harm" in rule.standalone          # the category benign tweets leave alone
@@ -92,3 +92,12 @@ def test_standalone_categories_gain_recall_within_budget():
     for s in ("tweet", "chat"):
         assert abs(flagged[(st == s) & ~ds.y].mean() - op.fpr_by_style[s]) < 0.01
     assert abs(flagged[ds.y].mean() - op.recall) < 0.01
+
+
+def test_default_point_has_no_standalone_rules():
+    # measured: standalone rules overspent the default budget on test styles, so only `strict` gets them
+    ds = _dev_with_categories()
+    base = Policy(thresholds=dict(zip(ds.categories, ds.floors)))
+    op = choose(ds, "default", BUDGETS["default"], base)
+    assert not op.policy.standalone and all(not r.standalone for r in op.policy.by_target.values())
+    assert "default" not in STANDALONE_POINTS and "strict" in STANDALONE_POINTS

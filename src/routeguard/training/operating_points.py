@@ -10,9 +10,10 @@ Recall under an FPR constraint does not depend on the prevalence, so the choice 
 On top of the binary threshold, each target's rule may let a category flag **on its own**
 (``standalone``): greedily, the category that catches the most missed unsafe dev records per benign
 record it adds lowers its standalone score step by step, never below its F1 threshold, while every
-style stays within budget and what these rules add stays within a share of it (``STANDALONE_SHARE``). A harmful request whose P(unsafe) sits just under the threshold is then
-caught by, say, the weapons expert, whose benign look-alikes score low, while benign tweets from hate
-datasets, which bind the binary threshold, stay unflagged.
+style stays within budget and what these rules add stays within a share of it (``STANDALONE_SHARE``). A
+harmful request whose P(unsafe) sits just under the threshold is then caught by, say, the weapons expert, whose benign look-alikes score low, while benign tweets from hate
+datasets, which bind the binary threshold, stay unflagged. Only the ``strict`` point gets them
+(``STANDALONE_POINTS``): on test they overspent the default's 5 % budget.
 
 The rule is chosen **per judged target** (prompt, response, conversation) where dev holds enough of it:
 benign responses and benign prompts do not score alike, and one shared threshold is set by whichever
@@ -50,6 +51,11 @@ GATE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: least ``STANDALONE_MIN_GAIN`` unsafe records per benign record it adds.
 STANDALONE_SHARE = 0.6
 STANDALONE_MIN_GAIN = 2.0
+#: The operating points that get standalone rules. Measured on ftC (fit on dev, applied to GuardZoo
+#: test): they raised recall 0.44 -> 0.48 but overspent the 5 % budget on test tweets (0.048 -> 0.065),
+#: system prompts and held-out code, so the default point keeps one threshold and a gate; ``strict``,
+#: whose users trade false positives for recall, adds them.
+STANDALONE_POINTS = frozenset({"strict"})
 
 
 @dataclass
@@ -126,7 +132,7 @@ def _over(pred: np.ndarray, groups: dict[str, np.ndarray], budgets: dict[str, fl
     return max((float(pred[m].mean()) - budgets.get(s, budgets["*"]) for s, m in groups.items()), default=0.0)
 
 
-def _search(ds: DevScores, within: np.ndarray, budgets: dict[str, float]
+def _search(ds: DevScores, within: np.ndarray, budgets: dict[str, float], standalone: bool = True
             ) -> tuple[float, float, dict[int, float], bool]:
     """(threshold, gate, standalone, feasible): max recall on ``within`` with each of its styles in budget;
     if no point fits, the one with the smallest worst overshoot (and no standalone categories)."""
@@ -144,7 +150,7 @@ def _search(ds: DevScores, within: np.ndarray, budgets: dict[str, float]
                 best = (key, round(float(t), 3), round(float(gate), 4))
     assert best is not None
     (feasible, _, recall, _), t0, gate0 = best
-    if not feasible or ds.scores is None or not pos.any():
+    if not feasible or not standalone or ds.scores is None or not pos.any():
         return t0, gate0, {}, bool(feasible)
     # a higher binary threshold leaves budget to categories that flag on their own: try a few
     f = gate0 / t0 if t0 else 0.0
@@ -208,8 +214,9 @@ def _standalone(ds: DevScores, within: np.ndarray, pred: np.ndarray, groups: dic
 def choose(ds: DevScores, name: str, budgets: dict[str, float], base: Policy) -> OperatingPoint:
     """Best (unsafe threshold, category gate, standalone category scores) for one budget: one global rule,
     then one per judged target with enough dev records (``ds.target``); ``feasible`` says every style
-    is within budget overall."""
-    t, gate, alone, _ = _search(ds, ds.usable, budgets)
+    is within budget overall. Standalone rules only for the points in ``STANDALONE_POINTS``."""
+    sa = name in STANDALONE_POINTS
+    t, gate, alone, _ = _search(ds, ds.usable, budgets, sa)
     pred = _predict(ds, t, gate, alone)
     rules: dict[str, TargetRule] = {}
     if ds.target is not None:
@@ -218,7 +225,7 @@ def choose(ds: DevScores, name: str, budgets: dict[str, float], base: Policy) ->
             if m.sum() < MIN_TARGET_RECORDS or (m & ds.y).sum() < MIN_STYLE_RECORDS \
                     or (m & ~ds.y).sum() < MIN_STYLE_RECORDS:
                 continue
-            tt, tg, ta, _ = _search(ds, m, budgets)
+            tt, tg, ta, _ = _search(ds, m, budgets, sa)
             rules[tgt] = TargetRule(unsafe_threshold=tt, category_gate=tg, standalone=_named(ds, ta))
             pred = np.where(m, _predict(ds, tt, tg, ta), pred)
     groups = _style_groups(ds, ds.usable)

@@ -19,7 +19,7 @@ from speed import long_texts, texts
 
 import routeguard
 from routeguard.data.build import read_split
-from routeguard.encoders import default_encoder, folder_encoder
+from routeguard.encoders import base_encoder, folder_encoder
 from routeguard.training.fitting import to_conv
 from routeguard.training.quantize import quantize_packaged
 
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/int8_encoder.json")
     a = ap.parse_args()
 
-    fp32 = default_encoder()
+    fp32 = base_encoder()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         int8 = folder_encoder(str(quantize_packaged(Path(tmp) / "encoder")))

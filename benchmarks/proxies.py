@@ -114,7 +114,8 @@ def macro_f1(recs: list[Record], flags: list[dict[str, bool]]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="guardzoo")
-    ap.add_argument("--guard", action="append", required=True, help="NAME=MODEL (folder or packaged name)")
+    ap.add_argument("--guard", action="append", required=True, help="NAME=MODEL[@POINT] (folder or packaged name; POINT: a named operating point, "
+                    "e.g. strict)")
     ap.add_argument("--per-cell", type=int, default=400)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default="benchmarks/results/proxies")
@@ -128,7 +129,8 @@ def main() -> None:
     result: dict = {"data": str(data), "per_cell": a.per_cell, "seed": a.seed, "guards": {}, "slices": []}
     for spec in a.guard:
         name, _, model = spec.partition("=")
-        guard = routeguard.load(model or name)
+        model, _, point = (model or name).partition("@")
+        guard = routeguard.load(model, operating_point=point or None)
         own = guard.encoder
         if own.name not in encoders:
             encoders[own.name] = CachedEncoder(EmbeddingCache(own, data / ".cache"))

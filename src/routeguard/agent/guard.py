@@ -129,6 +129,7 @@ class AgentGuard:
         self._matcher: PolicyMatcher | None = None
         self._matcher_note = ""
         self._matcher_loaded = False
+        self._matcher_encoder: Any = None
         self._head_spec = trajectory_head
         self._head: TrajectoryHead | None = None
         self._head_loaded = False
@@ -160,11 +161,18 @@ class AgentGuard:
                 self._matcher_note = "no learned matcher configured"
             else:
                 m = spec if isinstance(spec, PolicyMatcher) else PolicyMatcher.load(None if spec == "default" else spec)
-                if m.dim != self.encoder.dim or m.encoder != self.encoder.name:
+                from ..encoders import base_encoder
+                from ..encoders.onnx_minilm import DEFAULT_NAME
+
+                if m.dim == self.encoder.dim and m.encoder == self.encoder.name:
+                    self._matcher, self._matcher_encoder = m, self.encoder
+                elif m.encoder == DEFAULT_NAME:
+                    # trained on the base MiniLM (the packaged matcher: the fine-tuned guard encoder matches
+                    # policies to steps worse, dev F1 0.75 vs 0.92): policy/step texts get their own pass
+                    self._matcher, self._matcher_encoder = m, MemoEncoder(base_encoder(), 4096)
+                else:
                     self._matcher_note = (f"matcher trained on {m.encoder} ({m.dim}-d) but the guard encodes with "
                                           f"{self.encoder.name} ({self.encoder.dim}-d): learned matcher disabled")
-                else:
-                    self._matcher = m
         return self._matcher
 
     @property
@@ -244,8 +252,9 @@ class AgentGuard:
         texts = [step_text(msgs[i])[:STEP_CHARS] for i in steps]
         obs = [last_observation(list(msgs), i) for i in steps]
         uniq = list(dict.fromkeys(policies + texts + [o for o in obs if o]))
-        vecs = dict(zip(uniq, self.encoder.encode(uniq)))
-        zero = np.zeros(self.encoder.dim, np.float32)
+        enc = self._matcher_encoder
+        vecs = dict(zip(uniq, enc.encode(uniq)))
+        zero = np.zeros(enc.dim, np.float32)
         S = np.stack([vecs[t] for t in texts])
         O = np.stack([vecs[o] if o else zero for o in obs])
         out = np.zeros((len(policies), len(steps)), np.float32)

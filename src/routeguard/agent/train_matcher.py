@@ -13,7 +13,8 @@ What it learns from (see :mod:`routeguard.agent.pairs`):
   (``pairs.GENERIC_POLICIES``) with the last tool call of an unsafe trajectory of that category (1) or of
   a safe trajectory (0). Weak: the last tool call is not always the harmful one.
 
-Embeddings: the guard's MiniLM encoder, cached under ``<data>/.cache/agent_matcher``. Head: one hidden
+Embeddings: the base MiniLM (measured: it matches policies to steps better than the guard's fine-tuned
+encoder, dev F1 0.92 vs 0.75), cached under ``<data>/.cache/agent_matcher``. Head: one hidden
 layer (64) over ``[p, s, p*s, o, p*o]``, Platt-calibrated and thresholded (best F1) on the dev pairs.
 Deterministic for a given seed.
 """
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..encoders import default_encoder
+from ..encoders import base_encoder
 from ..encoders.base import Encoder
 from ..heads import MLPHead, sigmoid
 from ..training.embed_cache import EmbeddingCache
@@ -80,7 +81,7 @@ def train_matcher(datasets_root: str | Path, data: str | Path | None, out: str |
     from sklearn.neural_network import MLPClassifier
 
     t0 = time.perf_counter()
-    encoder = encoder or default_encoder()
+    encoder = encoder or base_encoder()
     cache_dir = Path(cache_dir) if cache_dir else (Path(data) / ".cache" / "agent_matcher" if data else None)
     cache = EmbeddingCache(encoder, cache_dir)
     pairs = build_pairs(datasets_root, data)

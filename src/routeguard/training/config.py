@@ -60,6 +60,8 @@ class TrainConfig(BaseModel):
     router_recall: float = 0.97          # dev router recall the route threshold is chosen for
     expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model
     trajectory_head: bool = False        # fit the agent trajectory head for the routeguard model (on dev)
+    exemplars: bool = False              # rebuild the provenance index <out>/exemplars.npz with this encoder
+    matcher: Path | None = None          # retrain the agent policy matcher with this encoder, saved here
     cache_dir: Path | None = None        # embedding cache (default: <data>/.cache)
     # fine-tune the encoder first (routeguard.training.finetune) into <out>/encoder; the heads then train
     # on its vectors and the models point to it. None: heads over the packaged frozen MiniLM.
@@ -72,6 +74,8 @@ class TrainConfig(BaseModel):
     def _one_encoder(self) -> "TrainConfig":
         if self.quantize_encoder and self.finetune is not None:
             raise ValueError("quantize_encoder applies to the packaged encoder; a fine-tuned one uses finetune.quantize")
+        if self.matcher is not None and self.datasets_root is None:
+            raise ValueError("matcher needs datasets_root (the matcher learns from ST-WebAgentBench pairs)")
         return self
 
     @classmethod

@@ -46,8 +46,10 @@ def write_model_card(folder: Path) -> Path:
          f"OOD protocol: {meta.get('ood_protocol')}; {meta.get('train_seconds')} s.",
          f"- Reproduce: {repro}.",
          "", "## Dev-set results (GuardZoo dev split; used to calibrate and choose thresholds)", "",
-         f"- Binary F1 of the always-on expert at its threshold {pol['unsafe_threshold']}: {meta.get('dev_binary_f1')}",
-         f"- Binary F1 of the full decision (with category gate {pol.get('category_gate')}): {meta.get('dev_decision_f1')}",
+         f"- Binary F1 of the always-on expert at its F1-optimal threshold "
+         f"{meta.get('dev_binary_f1_threshold', '(not recorded)')}: {meta.get('dev_binary_f1')}",
+         f"- Binary F1 of the full decision (category gate too) at F1-optimal thresholds, before the operating "
+         f"points below: {meta.get('dev_decision_f1')}",
          "", "| category | threshold | dev F1 |", "|---|---|---|"]
     for c, f1 in (meta.get("dev_category_f1") or {}).items():
         L.append(f"| {c} | {pol['thresholds'].get(c, pol['default_threshold'])} | {f1 if f1 is not None else '–'} |")
@@ -57,7 +59,9 @@ def write_model_card(folder: Path) -> Path:
               "Each is the decision rule that catches the most unsafe dev records while the benign dev records of "
               "every style stay within the budget (`routeguard.load(..., operating_point=NAME)`; the policy above "
               "is `default`). The rule is chosen per judged target where dev holds enough of it (the global value "
-              "first, then each target's own). Dev false-positive rates per style at each point:", "",
+              "first, then each target's own); `strict` also lets categories flag on their own (standalone "
+              "scores in `model.json`). Dev false-positive rates per style at each point (test and held-out "
+              "rates: benchmarks/results/proxies/proxies.md):", "",
               "| operating point | P(unsafe) threshold | category gate | budget (over-refusal) | dev recall | "
               "worst style FPR | within budget |", "|---|---|---|---|---|---|---|"]
         for name, op in points.items():

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data.build import read_split
-from ..encoders import default_encoder
+from ..encoders import base_encoder
 from ..encoders.base import Encoder
 from ..experts.base import HeadExpert
 from ..guard import RouteGuard
@@ -43,7 +43,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
               cfg.data)
     if encoder is None and (cfg.finetune is not None or cfg.quantize_encoder):
         encoder = own_encoder(cfg, progress)
-    encoder = encoder or default_encoder()
+    encoder = encoder or base_encoder()
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
     train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol, cfg.exclude), cfg.source_cap, cfg.seed)
     dev_recs = _select(read_split(cfg.data, "dev"), cfg.ood_protocol, cfg.exclude)
@@ -175,10 +175,24 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
         guard.meta["operating_points"] = {k: op.summary() for k, op in points.items()}
         guard.save(folder)
         log.info("%s operating points: %s", name, {k: op.summary() for k, op in points.items()})
+    # indexes that ship beside the models (their heads do not depend on them)
+    if cfg.exemplars:
+        from ..explain.exemplars import build_exemplar_index
+
+        if progress:
+            progress("exemplar index", 0, 1)
+        build_exemplar_index(cfg.data, cfg.out / "exemplars.npz", encoder=encoder)
+    if cfg.matcher is not None:
+        from ..agent.train_matcher import train_matcher
+
+        if progress:
+            progress("agent policy matcher", 0, 1)
+        train_matcher(cfg.datasets_root, cfg.data, cfg.matcher, seed=cfg.seed)      # on the base MiniLM
     for folder in saved.values():
         m = json.loads((folder / "model.json").read_text())
         m["meta"]["train_seconds"] = round(time.perf_counter() - t0, 1)
         m["meta"]["dev_binary_f1"] = round(f1_unsafe, 4)
+        m["meta"]["dev_binary_f1_threshold"] = round(float(t_unsafe), 4)
         (folder / "model.json").write_text(json.dumps(m, indent=2))
         write_model_card(folder)
     return saved

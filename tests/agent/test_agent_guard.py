@@ -69,6 +69,21 @@ def test_matcher_for_another_encoder_is_disabled(small_guard):
     assert p.violated is None and "other/encoder" in p.reason
 
 
+def test_matcher_trained_on_the_base_encoder_gets_its_own_pass(small_guard):
+    # the packaged matcher is trained on the base MiniLM even when the guard's encoder is another one
+    from routeguard.encoders import base_encoder
+    from routeguard.encoders.onnx_minilm import DEFAULT_NAME
+
+    d = base_encoder().dim
+    w = np.zeros((5 * d, 1), np.float32)
+    w[2 * d:3 * d, 0] = 40.0                                # p*s block: similar policy and step -> violation
+    m = PolicyMatcher(MLPHead([(w, np.array([-10.0], np.float32))], ["violation"]), 0.5, encoder=DEFAULT_NAME, dim=d)
+    ag = AgentGuard(small_guard, matcher=m)
+    assert ag.matcher is m and ag._matcher_encoder.inner is base_encoder()
+    [p] = ag.check(load("injected_email.json"), policies=["Bank login password email send"]).policies
+    assert p.checker == "learned" and p.violated is not None
+
+
 def test_packaged_matcher_loads_and_is_small():
     m = PolicyMatcher.load()
     assert 0 < m.threshold < 1 and m.dim == 384

@@ -61,3 +61,11 @@ def test_expansion_refuses_duplicates_and_unknown_categories(base_and_expanded, 
         expand(base, "newthing", ["not_a_category"], tmp_path, tmp_path / "x")
     with pytest.raises(ConfigError, match="already scored"):
         expand(base, "dup", ["self_harm"], tmp_path, tmp_path / "x")
+
+
+def test_matcher_in_a_training_config_needs_the_datasets_root(tmp_path):
+    import pydantic
+    with pytest.raises(pydantic.ValidationError, match="datasets_root"):
+        TrainConfig(data=tmp_path / "gz", out=tmp_path / "m", matcher=tmp_path / "matcher.npz")
+    assert TrainConfig(data=tmp_path / "gz", out=tmp_path / "m", matcher=tmp_path / "x.npz",
+                       datasets_root=tmp_path).matcher == tmp_path / "x.npz"

@@ -166,7 +166,7 @@ class AgentGuard:
 
                 if m.dim == self.encoder.dim and m.encoder == self.encoder.name:
                     self._matcher, self._matcher_encoder = m, self.encoder
-                elif m.encoder == DEFAULT_NAME:
+                elif m.encoder == DEFAULT_NAME and m.dim == base_encoder().dim:
                     # trained on the base MiniLM (the packaged matcher: the fine-tuned guard encoder matches
                     # policies to steps worse, dev F1 0.75 vs 0.92): policy/step texts get their own pass
                     self._matcher, self._matcher_encoder = m, MemoEncoder(base_encoder(), 4096)

@@ -114,8 +114,8 @@ def macro_f1(recs: list[Record], flags: list[dict[str, bool]]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="guardzoo")
-    ap.add_argument("--guard", action="append", required=True, help="NAME=MODEL[@POINT] (folder or packaged name; POINT: a named operating point, "
-                    "e.g. strict)")
+    ap.add_argument("--guard", action="append", required=True, help="NAME=MODEL[@POINT] (folder or packaged name; POINT: a named operating "
+                    "point, e.g. strict)")
     ap.add_argument("--per-cell", type=int, default=400)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default="benchmarks/results/proxies")

@@ -265,7 +265,7 @@ class RouteGuard:
 
     @classmethod
     def from_folder(cls, folder: str | Path, encoder: Encoder | None = None) -> "RouteGuard":
-        from .encoders import base_encoder
+        from .encoders import model_encoder
 
         folder = Path(folder)
         cfg_path, w_path = folder / "model.json", folder / "weights.npz"
@@ -274,11 +274,7 @@ class RouteGuard:
         cfg = json.loads(cfg_path.read_text())
         if cfg.get("format") != MODEL_FORMAT:
             raise ConfigError(f"{cfg_path}: unsupported model format {cfg.get('format')!r}")
-        if encoder is None and cfg["encoder"].get("folder"):
-            from .encoders import folder_encoder
-
-            encoder = folder_encoder(str((folder / cfg["encoder"]["folder"]).resolve()))
-        encoder = encoder or base_encoder()
+        encoder = encoder or model_encoder(folder, cfg["encoder"])
         if encoder.name != cfg["encoder"]["name"] and cfg["encoder"].get("folder"):
             raise ConfigError(f"{cfg_path}: model was trained on encoder {cfg['encoder']['name']}, got {encoder.name}")
         if encoder.dim != cfg["encoder"]["dim"]:

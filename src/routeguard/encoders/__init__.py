@@ -1,5 +1,6 @@
 """Text encoders: turn text into fixed-size vectors. The default is MiniLM through onnxruntime."""
 from .base import Encoder
-from .onnx_minilm import OnnxEncoder, base_encoder, default_encoder, encoder_name, folder_encoder
+from .onnx_minilm import OnnxEncoder, base_encoder, default_encoder, encoder_name, folder_encoder, model_encoder
 
-__all__ = ["Encoder", "OnnxEncoder", "base_encoder", "default_encoder", "encoder_name", "folder_encoder"]
+__all__ = ["Encoder", "OnnxEncoder", "base_encoder", "default_encoder", "encoder_name", "folder_encoder",
+           "model_encoder"]

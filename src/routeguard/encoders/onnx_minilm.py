@@ -175,16 +175,20 @@ def base_encoder() -> OnnxEncoder:
 
 @lru_cache(maxsize=1)
 def default_encoder() -> OnnxEncoder:
-    """The encoder of the embedded default guard (the encoder folder its ``model.json`` names: the
-    fine-tuned int8 MiniLM in ``routeguard/models/encoder``), loaded once per process; the base MiniLM
-    if the packaged model names none. Indexes built for the default guard (exemplars, the agent
-    matcher) use it."""
+    """The encoder of the embedded default guard (``model_encoder`` of the packaged model), loaded once per
+    process. Indexes built for the default guard (the provenance exemplars) use it."""
     import json
     from importlib import resources
 
     model = Path(str(resources.files("routeguard"))) / "models" / "routeguard"
-    folder = json.loads((model / "model.json").read_text())["encoder"].get("folder")
-    return folder_encoder(str((model / folder).resolve())) if folder else base_encoder()
+    return model_encoder(model, json.loads((model / "model.json").read_text())["encoder"])
+
+
+def model_encoder(model_folder: str | Path, spec: dict) -> OnnxEncoder:
+    """The encoder a ``model.json`` ``encoder`` entry names: its encoder ``folder`` (relative to the model
+    folder, e.g. the fine-tuned int8 MiniLM in ``../encoder``), else the base MiniLM."""
+    folder = spec.get("folder")
+    return folder_encoder(str((Path(model_folder) / folder).resolve())) if folder else base_encoder()
 
 
 #: In an encoder folder: the model is an int8 copy of the packaged MiniLM (routeguard.training.quantize).

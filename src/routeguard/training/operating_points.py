@@ -11,8 +11,9 @@ On top of the binary threshold, each target's rule may let a category flag **on 
 (``standalone``): greedily, the category that catches the most missed unsafe dev records per benign
 record it adds lowers its standalone score step by step, never below its F1 threshold, while every
 style stays within budget and what these rules add stays within a share of it (``STANDALONE_SHARE``). A
-harmful request whose P(unsafe) sits just under the threshold is then caught by, say, the weapons expert, whose benign look-alikes score low, while benign tweets from hate
-datasets, which bind the binary threshold, stay unflagged. Only the ``strict`` point gets them
+harmful request whose P(unsafe) sits just under the threshold is then caught by, say, the weapons expert,
+whose benign look-alikes score low, while benign tweets from hate datasets, which bind the binary
+threshold, stay unflagged. Only the ``strict`` point gets them
 (``STANDALONE_POINTS``): on test they overspent the default's 5 % budget.
 
 The rule is chosen **per judged target** (prompt, response, conversation) where dev holds enough of it:
@@ -51,10 +52,10 @@ GATE_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: least ``STANDALONE_MIN_GAIN`` unsafe records per benign record it adds.
 STANDALONE_SHARE = 0.6
 STANDALONE_MIN_GAIN = 2.0
-#: The operating points that get standalone rules. Measured on ftC (fit on dev, applied to GuardZoo
-#: test): they raised recall 0.44 -> 0.48 but overspent the 5 % budget on test tweets (0.048 -> 0.065),
-#: system prompts and held-out code, so the default point keeps one threshold and a gate; ``strict``,
-#: whose users trade false positives for recall, adds them.
+#: The operating points that get standalone rules. Measured with benchmarks/proxies.py on the 32k fine-tune
+#: (ftC), without vs with them: FPR on in-domain tweets 0.050 -> 0.066, system prompts 0.055 -> 0.088,
+#: held-out code 0.083 -> 0.125, over the default's 5 % budget; ToxicChat F1 0.606 -> 0.685. So the default
+#: point keeps one threshold and a gate; ``strict``, whose users trade false positives for recall, adds them.
 STANDALONE_POINTS = frozenset({"strict"})
 
 

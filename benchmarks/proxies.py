@@ -119,6 +119,8 @@ def main() -> None:
     ap.add_argument("--per-cell", type=int, default=400)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default="benchmarks/results/proxies")
+    ap.add_argument("--cache", default=None, help="embedding cache folder (default <data>/.cache); 'none' encodes "
+                    "every text afresh (dynamically quantised encoders always do)")
     a = ap.parse_args()
     data = Path(a.data)
     from routeguard.training.embed_cache import CachedEncoder, EmbeddingCache
@@ -126,14 +128,19 @@ def main() -> None:
     encoders: dict[str, CachedEncoder] = {}     # one cache per encoder the guards use (frozen, fine-tuned)
     split_recs = {s: sample(read_split(data, s), a.per_cell, a.seed) for s in ("test", "heldout")}
     sl = slices()
-    result: dict = {"data": str(data), "per_cell": a.per_cell, "seed": a.seed, "guards": {}, "slices": []}
+    result: dict = {"data": str(data), "per_cell": a.per_cell, "seed": a.seed, "cache": a.cache or "<data>/.cache",
+                    "guards": {}, "slices": []}
     for spec in a.guard:
         name, _, model = spec.partition("=")
         model, _, point = (model or name).partition("@")
         guard = routeguard.load(model, operating_point=point or None)
         own = guard.encoder
         if own.name not in encoders:
-            encoders[own.name] = CachedEncoder(EmbeddingCache(own, data / ".cache"))
+            # cached vectors are the run-time ones only for a batch-independent encoder: a dynamically
+            # quantised one (``per_text``) encodes afresh, as the guard does
+            fresh = a.cache == "none" or getattr(own, "per_text", False)
+            cache = None if fresh else Path(a.cache) if a.cache else data / ".cache"
+            encoders[own.name] = CachedEncoder(EmbeddingCache(own, cache))
         guard = guard.replace(encoder=encoders[own.name])
         t0 = time.perf_counter()
         verdicts: dict[str, list] = {}
@@ -172,7 +179,8 @@ def main() -> None:
 def render(res: dict) -> str:
     names = list(res["guards"])
     L = ["# Harm, not topic: proxy table", "",
-         f"`python benchmarks/proxies.py --data {res['data']} " + " ".join(
+         f"`python benchmarks/proxies.py --data {res['data']} "
+         + ("" if res.get("cache", "<data>/.cache") == "<data>/.cache" else f"--cache {res['cache']} ") + " ".join(
              f"--guard {n}={g['model']}" for n, g in res["guards"].items()) + "`", "",
          f"Test split sampled at most {res['per_cell']} records per source x label (seed {res['seed']}); held-out "
          "sources were never trained or calibrated on. A cell is the slice's metric; `n` its records; "

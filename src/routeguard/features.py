@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .encoders.base import Encoder
+from .encoders.onnx_minilm import split_sentences
 from .types import Conversation
 
 TARGET_ORDER = ("prompt", "response", "conversation", "trajectory")
@@ -91,13 +92,33 @@ def assemble_features(vector: Callable[[str], np.ndarray], d: int, focus_chunks:
     return feats, owner
 
 
-def encode_conversations(encoder: Encoder, convs: list[Conversation]) -> EncodedBatch:
+def encode_conversations(encoder: Encoder, convs: list[Conversation],
+                         reread: Callable[[EncodedBatch], list[int]] | None = None) -> EncodedBatch:
+    """Feature rows of ``convs``. With ``reread``, a second stage: the conversations it picks from the first
+    batch whose focus fits one window but holds several sentences get a row per sentence as well (only the
+    new sentences are encoded)."""
     focus_chunks, contexts, targets = [], [], []
     for c in convs:
         focus, ctx, tgt = split_texts(c)
         focus_chunks.append(encoder.chunk(focus) if focus.strip() else [focus])
         contexts.append(ctx)
         targets.append(tgt)
-    feats, owner = build_features(encoder, focus_chunks, contexts, targets)
+    vectors: dict[str, np.ndarray] = {}
+    batch = _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
+    if reread is None:
+        return batch
+    grown = False
+    for i in reread(batch):
+        if len(focus_chunks[i]) == 1:
+            parts = [s for s in dict.fromkeys(split_sentences(focus_chunks[i][0])) if s != focus_chunks[i][0]]
+            if len(parts) >= 2:
+                focus_chunks[i] = focus_chunks[i] + parts
+                grown = True
+    return _batch(encoder, convs, focus_chunks, contexts, targets, vectors) if grown else batch
+
+
+def _batch(encoder: Encoder, convs: list[Conversation], focus_chunks: list[list[str]], contexts: list[str],
+           targets: list[str], vectors: dict[str, np.ndarray]) -> EncodedBatch:
+    feats, owner = build_features(encoder, focus_chunks, contexts, targets, vectors)
     return EncodedBatch(convs, feats, owner, [t for ch in focus_chunks for t in ch],
                         np.array([len(c) for c in focus_chunks]))

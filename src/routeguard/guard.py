@@ -96,7 +96,26 @@ class RouteGuard:
     def _check_convs(self, convs: list[Conversation], policy: Policy) -> list[Verdict]:
         t0 = time.perf_counter()
         flat, views = with_action_views(convs)
-        return combine_action_views(views, self.judge(encode_conversations(self.encoder, flat), policy, t0))
+        bar = policy.reread_sentences_above
+        reread = None if bar >= 1.0 else (lambda b: self._suspicious(b, bar))
+        return combine_action_views(views, self.judge(encode_conversations(self.encoder, flat, reread), policy, t0))
+
+    def _suspicious(self, batch: EncodedBatch, bar: float) -> list[int]:
+        """Conversations whose always-on P(unsafe) reaches ``bar`` (all of them if an expert fails: fail closed)."""
+        n = len(batch.conversations)
+        if not self.always_on:                         # nothing cheap to triage with: re-read all
+            return list(range(n))
+        hit = np.zeros(n, bool)
+        for name in self.always_on:
+            expert = self.experts[name]
+            try:
+                probs = expert.score(batch, np.arange(n))
+                col = list(expert.outputs).index(BINARY) if BINARY in expert.outputs else None
+                p = probs[:, col] if col is not None else probs.max(1)
+                hit |= ~(p < bar)                      # NaN counts as suspicious
+            except Exception:  # noqa: BLE001 - the verdict pass reports the failure; here: re-read all
+                return list(range(n))
+        return [int(i) for i in np.flatnonzero(hit)]
 
     def judge(self, batch: EncodedBatch, policy: Policy, t0: float | None = None) -> list[Verdict]:
         """Route, run the experts and decide, on already-encoded conversations."""

@@ -51,6 +51,12 @@ class Policy(BaseModel):
       (no gate). Chosen per target under the false-positive budget (:mod:`routeguard.training.operating_points`):
       a harmful request whose binary score sits just under the threshold is still caught by a category
       whose benign look-alikes score low; empty by default.
+    - ``reread_sentences_above``: a text that fits one encoder window but holds several sentences is also
+      read sentence by sentence when the always-on binary expert's P(unsafe) on the whole reaches this:
+      a mean-pooled window averages one harmful sentence away among benign ones (texts longer than one
+      window are always read by sentence too). 0 re-reads every such text, 1 none; the default 0.02 keeps
+      95 % of the buried harmful sentences a full re-read catches while re-reading about half of benign
+      paragraphs (benchmarks/results/buried_harm.json).
     - ``by_target``: ``unsafe_threshold`` / ``category_gate`` / ``standalone`` of one judged target (prompt, response,
       conversation, trajectory). Operating points are chosen per target: benign responses and benign
       prompts do not score alike, so one shared threshold is set by whichever binds first.
@@ -67,6 +73,7 @@ class Policy(BaseModel):
     fallback_below: float = Field(0.8, ge=0.0, le=1.0)
     standalone: dict[str, float] = Field(default_factory=dict)
     by_target: dict[RuleTarget, TargetRule] = Field(default_factory=dict)
+    reread_sentences_above: float = Field(0.02, ge=0.0, le=1.0)
 
     @field_validator("thresholds", "standalone")
     @classmethod

@@ -126,3 +126,21 @@ def test_style_weights_balance_style_and_target():
     # unsafe records are never up-weighted relative to each other
     unsafe_w = {round(float(x), 5) for x, r in zip(w, recs) if r.label == "unsafe"}
     assert len(unsafe_w) == 1
+
+
+def test_operating_points_judge_dev_as_the_guard_runs(trained):
+    from routeguard.data.build import read_split
+    from routeguard.training.embed_cache import EmbeddingCache
+    from routeguard.training.fitting import prepare, to_conv
+    from routeguard.training.operating_points import dev_scores
+
+    cfg, saved = trained
+    g = routeguard.load(saved["routeguard"])
+    g = g.replace(policy=g.policy.model_copy(update={"reread_sentences_above": 0.0}))   # every sentence row counts
+    dv = prepare(read_split(cfg.data, "dev"), EmbeddingCache(g.encoder, None), cfg.max_chunks)
+    ds = dev_scores(g, dv)
+    run_time = [next(r.scores["unsafe"] for r in v.experts if r.expert == "general")
+                for v in g.check_batch([to_conv(r) for r in dv.records])]
+    np.testing.assert_allclose(ds.unsafe, run_time, atol=1e-6)
+    windows = dev_scores(g, dv, pipeline=False)
+    assert np.all(ds.unsafe >= windows.unsafe - 1e-6)      # extra sentence rows only raise the max

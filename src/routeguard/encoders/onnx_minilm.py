@@ -107,7 +107,7 @@ class OnnxEncoder:
         if not sentences:
             return windows
         seen = set(windows)
-        extra = [s for s in _sentences(text) if s not in seen and not seen.add(s)]  # type: ignore[func-returns-value]
+        extra = [s for s in split_sentences(text) if s not in seen and not seen.add(s)]  # type: ignore[func-returns-value]
         return windows + extra
 
     def _windows(self, text: str, enc, room: int, n: int) -> list[str]:
@@ -164,7 +164,7 @@ MIN_SENTENCE_CHARS = 12
 MAX_SENTENCE_CHARS = 1000
 
 
-def _sentences(text: str) -> list[str]:
+def split_sentences(text: str) -> list[str]:
     """Sentence-like segments (split on . ! ? and newlines); tiny fragments are skipped, and long
     ones are left to the windows."""
     out = []

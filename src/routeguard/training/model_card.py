@@ -60,8 +60,9 @@ def write_model_card(folder: Path) -> Path:
               "every style stay within the budget (`routeguard.load(..., operating_point=NAME)`; the policy above "
               "is `default`). The rule is chosen per judged target where dev holds enough of it (the global value "
               "first, then each target's own); `strict` also lets categories flag on their own (standalone "
-              "scores in `model.json`). Dev false-positive rates per style at each point (test and held-out "
-              "rates: benchmarks/results/proxies/proxies.md):", "",
+              "scores in `model.json`). Dev records are judged as at run time (every window, and the sentence rows "
+              "of texts re-read sentence by sentence). Dev false-positive rates per style at each point (test "
+              "and held-out rates: benchmarks/results/proxies/proxies.md):", "",
               "| operating point | P(unsafe) threshold | category gate | budget (over-refusal) | dev recall | "
               "worst style FPR | within budget |", "|---|---|---|---|---|---|---|"]
         for name, op in points.items():

@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..features import EncodedBatch
+from ..errors import RouteGuardError
 from ..guard import RouteGuard
 from ..policy import Policy, TargetRule
+from ..types import BatchItemError
 from .fitting import Prepared, to_conv
 
 #: Benign-FPR budget per style for each operating point; ``*`` is every other style.
@@ -95,11 +97,23 @@ class OperatingPoint:
                 "dev_benign_by_style": dict(sorted(self.n_by_style.items()))}
 
 
-def dev_scores(guard: RouteGuard, dv: Prepared) -> DevScores:
+def dev_scores(guard: RouteGuard, dv: Prepared, pipeline: bool = True) -> DevScores:
+    """The guard's dev scores. With ``pipeline`` the dev records go through ``check_batch`` as at run time
+    (every window, and the sentence rows a long or suspicious text is re-read with), so the rates the
+    operating points are chosen on are the deployed guard's; otherwise the prepared training rows are judged
+    (windows only). Give the guard a cached encoder (``CachedEncoder``) to reuse the training vectors."""
     convs = [to_conv(r) for r in dv.records]
-    batch = EncodedBatch(convs, dv.feats, dv.owner, [""] * len(dv.feats),
-                         np.bincount(dv.owner, minlength=len(convs)))
-    verdicts = guard.judge(batch, guard.policy)
+    if pipeline:
+        verdicts = []
+        for i in range(0, len(convs), 256):
+            for v in guard.check_batch(convs[i:i + 256], policy=guard.policy):
+                if isinstance(v, BatchItemError):
+                    raise RouteGuardError(f"dev record {dv.records[i + v.index].id}: {v.error}")
+                verdicts.append(v)
+    else:
+        batch = EncodedBatch(convs, dv.feats, dv.owner, [""] * len(dv.feats),
+                             np.bincount(dv.owner, minlength=len(convs)))
+        verdicts = guard.judge(batch, guard.policy)
     pol = guard.policy
     unsafe = np.array([next((r.scores["unsafe"] for r in v.experts if "unsafe" in r.scores), v.unsafe_score)
                        for v in verdicts], np.float64)

@@ -23,7 +23,7 @@ from ..policy import Policy
 from ..router import Router
 from ..taxonomy import CATEGORIES, DOMAINS, categories_of
 from .config import TrainConfig
-from .embed_cache import EmbeddingCache
+from .embed_cache import CachedEncoder, EmbeddingCache
 from .fitting import (Prepared, Progress, _select, best_threshold, calibrate, cap_sources, data_fingerprint,
                       fit_head, prepare, record_logits, style_weights, to_conv)
 
@@ -168,7 +168,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     for name, folder in saved.items():      # operating points, once every expert (expansions too) is in
         if progress:
             progress(f"operating points {name}", 0, 1)
-        guard = RouteGuard.from_folder(folder, encoder=encoder)
+        guard = RouteGuard.from_folder(folder, encoder=CachedEncoder(cache))   # dev judged as at run time
         points = choose_all(guard, dv)
         guard.operating_points = {k: op.policy for k, op in points.items()}
         guard.policy = points["default"].policy

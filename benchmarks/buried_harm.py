@@ -54,7 +54,7 @@ def main() -> None:
     buried = []
     for k, h in enumerate(alone):
         b = benign[k % len(benign)]
-        cut = rng.choice([0] + [m_end for m_end in _ends(b)])
+        cut = rng.choice([0] + _ends(b))
         buried.append(b[:cut] + " " + h.strip() + " " + b[cut:])
     res = {"model": a.model, "data": a.data, "benign_paragraphs": len(benign), "harmful_tried": len(harmful),
            "harmful_flagged_alone": len(alone), "policy_bar": guard.policy.reread_sentences_above, "runs": {}}

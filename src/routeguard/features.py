@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .encoders.base import Encoder
-from .encoders.onnx_minilm import split_sentences
+from .encoders.onnx_minilm import new_sentences
 from .types import Conversation
 
 TARGET_ORDER = ("prompt", "response", "conversation", "trajectory")
@@ -110,7 +110,7 @@ def encode_conversations(encoder: Encoder, convs: list[Conversation],
     grown = False
     for i in reread(batch):
         if len(focus_chunks[i]) == 1:
-            parts = [s for s in dict.fromkeys(split_sentences(focus_chunks[i][0])) if s != focus_chunks[i][0]]
+            parts = new_sentences(focus_chunks[i][0], focus_chunks[i])
             if len(parts) >= 2:
                 focus_chunks[i] = focus_chunks[i] + parts
                 grown = True

@@ -6,6 +6,7 @@ for example a sentence-transformers model exported with optimum.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from functools import lru_cache
@@ -106,9 +107,7 @@ class OnnxEncoder:
         windows = self._windows(text, enc, room, n)
         if not sentences:
             return windows
-        seen = set(windows)
-        extra = [s for s in split_sentences(text) if s not in seen and not seen.add(s)]  # type: ignore[func-returns-value]
-        return windows + extra
+        return windows + new_sentences(text, windows)
 
     def _windows(self, text: str, enc, room: int, n: int) -> list[str]:
         offsets = enc.offsets
@@ -155,8 +154,10 @@ def _runs(sorted_lens: np.ndarray, max_size: int) -> list[slice]:
 
 
 def _dynamic_int8(model: Path) -> bool:
-    """Whether the ONNX graph quantises activations at run time (op names are plain strings in the file)."""
-    return b"DynamicQuantizeLinear" in model.read_bytes()
+    """Whether the ONNX graph quantises activations at run time (op names are plain strings in the file;
+    searched through a memory map, so a 90 MB model is not copied into memory)."""
+    with model.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        return m.find(b"DynamicQuantizeLinear") >= 0
 
 
 _SENT = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
@@ -173,6 +174,12 @@ def split_sentences(text: str) -> list[str]:
         if MIN_SENTENCE_CHARS <= len(s) <= MAX_SENTENCE_CHARS:
             out.append(s)
     return out
+
+
+def new_sentences(text: str, chunks: list[str]) -> list[str]:
+    """The sentences of ``text`` (:func:`split_sentences`) that are not already among ``chunks``, once each."""
+    seen = set(chunks)
+    return [s for s in dict.fromkeys(split_sentences(text)) if s not in seen]
 
 
 @lru_cache(maxsize=1)

@@ -92,6 +92,18 @@ def test_response_target_uses_prompt_context(guard):
     assert 0.0 <= v.unsafe_score <= 1.0
 
 
+def test_benign_dialogue_judged_whole_is_not_flagged(guard):
+    # trained when nearly every training conversation was an attack, the conversation target alone scored
+    # benign dialogues P(unsafe) 0.99; GuardZoo now also judges benign multi-turn chat whole
+    turns = ["Hi Tom, are you coming to the picnic on Saturday?", "I'd love to. Should I bring anything?",
+             "Maybe some sandwiches and a frisbee. The weather should be great.",
+             "Sounds perfect, see you at noon by the lake."]
+    conv = routeguard.Conversation(messages=[{"role": ("user", "assistant")[i % 2], "content": t}
+                                             for i, t in enumerate(turns)], target="conversation")
+    v = guard.check(conv)
+    assert v.target == "conversation" and not v.flagged, v.reason
+
+
 def test_wrong_target_is_input_error(guard):
     with pytest.raises(InputError, match="assistant"):
         guard.check("just a prompt", target="response")

@@ -34,8 +34,8 @@ def chat_record(r: Record) -> None:
         assert roles[-1] == "user"
     elif r.target == "response":
         assert roles[-2:] == ["user", "assistant"]
-    elif r.target == "conversation":
-        assert roles[-1] == "user" and len(roles) > 1
+    elif r.target == "conversation":     # the whole exchange, ending on either side
+        assert len(roles) > 1 and roles[-1] in ("user", "assistant")
 
 
 def check_shape(name: str, recs: list[Record], check: Callable[[Record], None] = chat_record,

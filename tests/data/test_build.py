@@ -35,6 +35,22 @@ def test_dedup_exact_conflicts_keep_unsafe_and_union_categories():
     assert merged.original_labels["duplicates_in"] == ["a", "b", "c"]
 
 
+def test_dedup_keeps_a_view_of_another_target():
+    from routeguard.data.schema import conversation_view
+
+    turns = [{"role": "user", "content": "you are useless and I hate talking to you, stupid bot"},
+             {"role": "assistant", "content": "I'm sorry to hear that."},
+             {"role": "user", "content": "shut up you worthless pile of code"}]
+    r = Record(id="s:1", source="s", language="en", target="prompt", messages=turns, label="unsafe",
+               categories=["hate_harassment"])
+    near = Record(id="s:2", source="s", language="en", target="prompt", messages=turns[:2] + [
+        {"role": "user", "content": "shut up you worthless pile of code now"}], label="unsafe",
+        categories=["hate_harassment"])
+    kept, groups, exact, n_near, _ = deduplicate([r, conversation_view(r), near])
+    assert sorted(x.id for x in kept) == ["s:1", "s:1:conversation"] and n_near == 1
+    assert len(set(groups)) == 1      # one near-duplicate group: the view lands in its record's split
+
+
 def test_build_over_fixtures_splits_without_leakage(tmp_path):
     report = build(FIXTURES, skip_broken=True)
     assert report.records, "fixtures should yield records"

@@ -89,9 +89,16 @@ def test_alpaca_seed_tasks():
 
 
 def test_codealpaca():
-    recs = load("codealpaca")
-    assert len(recs) == 3 and all(r.label == "safe" and r.target == "prompt" for r in recs)
+    both = load("codealpaca")
+    recs = [r for r in both if r.target == "prompt"]
+    assert len(recs) == 3 and all(r.label == "safe" for r in recs)
     assert Counter(r.subset for r in recs) == Counter(code_alpaca_2k=2, new_codealpaca=1)
+    # every answered instruction is also a benign code response, in the prompt's context
+    answers = {r.id: r for r in both if r.target == "response"}
+    assert len(answers) == 3 and all(r.label == "safe" and r.style == "code" for r in answers.values())
+    rev = answers["codealpaca:code_alpaca_2k:0:answer"]
+    assert [m["role"] for m in rev.messages] == ["user", "assistant"]
+    assert rev.messages[-1]["content"] == "def rev(s): return s[::-1]"
     assert get_source("codealpaca").non_commercial
 
 
@@ -184,7 +191,8 @@ def test_shared_counts():
     assert Counter(r.subset for r in ae if r.target == "prompt")["selfinstruct"] == 252
     assert len(load("self_instruct_user_oriented", root)) == 252
     assert len(load("alpaca_seed_tasks", root)) == 175
-    assert Counter(r.subset for r in load("codealpaca", root)) == Counter(code_alpaca_2k=2017, new_codealpaca=4535)
+    assert Counter(r.subset for r in load("codealpaca", root) if r.target == "prompt") == Counter(
+        code_alpaca_2k=2017, new_codealpaca=4535)
 
     fs = load("figstep_safebench", root)
     assert Counter(r.label for r in fs) == Counter(unsafe=1000, safe=50)

@@ -73,10 +73,14 @@ def test_toxicchat_train():
 
 
 def test_dices():
-    recs = load("dices")
+    both = load("dices")
+    recs = [r for r in both if r.target == "response"]
     labels, targets, cs = counts(recs)
     assert len(recs) == 4 and labels == Counter(safe=2, unsafe=2) and not cs   # 'Unsure' majority skipped
-    assert targets == Counter(response=4) and all(r.style == "dialogue" for r in recs)
+    assert all(r.style == "dialogue" for r in recs)
+    # the raters judged the conversation: each item is also a whole-conversation record, same label
+    views = {r.id: r for r in both if r.target == "conversation"}
+    assert len(both) == 8 and {v.id: v.label for v in views.values()} == {r.id + ":conversation": r.label for r in recs}
     assert Counter(r.subset for r in recs) == Counter({"350_expert": 2, "990": 2})
     r = by_id(recs)
     expert = r["dices:350_expert:7"]
@@ -264,7 +268,7 @@ def test_shared_counts():
         "stormfront_hate": (1196 + 9507, 1196),     # relation 168, idk/skip 72 skipped
     }
     for name, (n, n_unsafe) in expected.items():
-        recs = load(name, root)
+        recs = [r for r in load(name, root) if "view_of" not in r.original_labels]   # MANIFEST counts items
         assert len(recs) == n, name
         assert sum(r.label == "unsafe" for r in recs) == n_unsafe, name
         assert all(r.style == get_source(name).style for r in recs), name

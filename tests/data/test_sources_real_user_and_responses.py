@@ -48,10 +48,17 @@ def test_gptfuzz():
 
 
 def test_convabuse():
-    recs = load("convabuse")
+    both = load("convabuse")
+    recs = [r for r in both if r.target == "prompt"]
     labels, targets, cats = counts(recs)
     assert len(recs) == 5 and labels == Counter(safe=3, unsafe=2)
-    assert targets == Counter(prompt=5)
+    # each snippet is also judged whole, with its label: the conversation target sees both labels
+    views = {r.id: r for r in both if r.target == "conversation"}
+    assert len(both) == 10 and len(views) == 5
+    for r in recs:
+        v = views[r.id + ":conversation"]
+        assert (v.label, v.categories, v.messages) == (r.label, r.categories, r.messages)
+        assert v.original_labels["view_of"] == "prompt"
     by_key = {r.id.rsplit(":", 1)[1]: r for r in recs}
     assert by_key["10"].categories == ["hate_harassment", "sexual_content"]
     assert by_key["20"].categories == ["hate_harassment"]
@@ -94,7 +101,7 @@ def test_shared_counts():
         "convabuse": (4185, 577),
     }
     for name, (n, n_unsafe) in expected.items():
-        recs = load(name, root)
+        recs = [r for r in load(name, root) if "view_of" not in r.original_labels]   # MANIFEST counts items
         assert len(recs) == n, name
         if n_unsafe is not None:
             assert sum(r.label == "unsafe" for r in recs) == n_unsafe, name

@@ -119,7 +119,8 @@ def deduplicate(records: list[Record]) -> tuple[list[Record], list[int], int, in
     groups = near_duplicate_groups(keys)
     kept, kept_groups, seen = [], [], set()
     for r, g in zip(merged, groups):
-        sig = (int(g), r.label, tuple(r.categories), r.split == "eval_only", r.language)
+        # a record judging another target of the same turns is not a duplicate (conversation views)
+        sig = (int(g), r.target, r.label, tuple(r.categories), r.split == "eval_only", r.language)
         if sig in seen:
             continue
         seen.add(sig)

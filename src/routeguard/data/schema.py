@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Literal
 
@@ -150,6 +150,17 @@ class Source:
             policy=policy, weak_label=self.weak_labels if weak_label is None else weak_label,
             subset=subset, style=style or self.style,
         )
+
+
+def conversation_view(rec: Record) -> Record:
+    """The same multi-turn snippet judged as a whole conversation (target ``conversation``), same label.
+
+    For sources whose label covers the snippet (an abusive user turn, an unsafe chatbot turn), so the
+    conversation target sees benign and unsafe multi-turn chat alike and the target alone does not predict
+    the label (without them nearly every training conversation was a CoSafe attack and benign dialogues
+    scored P(unsafe) 0.99). Deduplication keys on the target, so the view is kept next to its record."""
+    return replace(rec, id=f"{rec.id}:conversation", target="conversation",
+                   original_labels={**rec.original_labels, "view_of": rec.target})
 
 
 # -- file readers with errors that name the file -----------------------------------------------

@@ -316,10 +316,14 @@ class CodeAlpaca(Source):
     upstream = Upstream("github:sahil280114/codealpaca", "2f78ddc5c682ed6738ad092bbbfa59ba915afcb0", "data/")
     non_commercial = True
     description = ("Code Alpaca benign coding instructions (+ input): code_alpaca_2k (2,017) and "
-                   "new_codealpaca (4,535), as safe prompts - negatives for the cyber expert.")
-    crosswalk = (Mapping("(benign)", (), "Safe prompts."),)
+                   "new_codealpaca (4,535), as safe prompts - negatives for the cyber expert - and, with "
+                   "their answers, as safe code responses (style 'code').")
+    crosswalk = (Mapping("(benign)", (), "Safe prompts; their answers are safe responses."),)
     caveats = ("CC BY-NC 4.0: non-commercial.", "code_alpaca_20k.json (>=4 MiB) is absent.",
-               "The two files share some instructions (builder dedups).")
+               "The two files share some instructions (builder dedups).",
+               "Each answered row is also a response record (id suffix ':answer'): without benign code "
+               "answers, every code response in training was SVEN or CyberSecEval, and benign code "
+               "answers were flagged (held-out HumanEval-X solutions).")
     FILES: ClassVar[tuple[str, ...]] = ("code_alpaca_2k", "new_codealpaca")
 
     def records(self) -> Iterator[Record]:
@@ -329,6 +333,10 @@ class CodeAlpaca(Source):
                 prompt = _prompt(str(row["instruction"]), str(row.get("input") or ""))
                 if prompt:
                     yield self.record(str(i), [user(prompt)], "safe", subset=stem)
+                    answer = str(row.get("output") or "").strip()
+                    if answer:
+                        yield self.record(f"{i}:answer", [user(prompt), assistant(answer)], "safe",
+                                          target="response", subset=stem, style="code")
 
 
 # -- FigStep SafeBench ------------------------------------------------------------------------------

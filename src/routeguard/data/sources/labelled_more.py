@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from ..registry import register
-from ..schema import (Mapping, Record, Source, SourceError, Upstream, assistant, read_csv, read_json,
-                      user)
+from ..schema import (Mapping, Record, Source, SourceError, Upstream, assistant, conversation_view, read_csv,
+                      read_json, user)
 from .code_security import _jsonl_rows, _rows
 from .toxicity_hate import HATE, _col
 
@@ -231,7 +231,9 @@ class Dices(Source):
         "DICES-990 records carry the crowd vote counts; majorities of 'Unsure' are skipped (none in this "
         "copy). Item ids restart per file, so the subset ('350_expert' / '990') is part of the record id.",
         "Contexts are parsed from 'A:'/'B:' (990) or 'USER:'/'LAMDA:' (350) turns: A/USER = user, "
-        "B/LAMDA = assistant; the rated response is the final assistant turn.",
+        "B/LAMDA = assistant; the rated response is the final assistant turn. The raters judged the "
+        "conversation ('Q_overall'), so each item is also a whole-conversation record (target "
+        "'conversation', id suffix ':conversation', same label).",
     )
     _SUBSETS: ClassVar[tuple[tuple[str, str], ...]] = (("350_expert", "dices_350_expert.json"),
                                                        ("990", "dices_990.json"))
@@ -245,6 +247,7 @@ class Dices(Source):
                 rec = self._record(path, subset, row, crowd if subset == "350_expert" else None)
                 if rec is not None:
                     yield rec
+                    yield conversation_view(rec)
 
     def _record(self, path: Path, subset: str, row: dict[str, Any],
                 crowd: dict[str, dict[str, Any]] | None) -> Record | None:

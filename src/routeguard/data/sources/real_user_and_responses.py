@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..registry import register
-from ..schema import (Mapping, Record, Source, SourceError, Upstream, assistant, read_csv, read_json,
-                      user)
+from ..schema import (Mapping, Record, Source, SourceError, Upstream, assistant, conversation_view, read_csv,
+                      read_json, user)
 
 # -- GuardReasoner evaluation copies (ToxicChat, BeaverTails) ---------------------------------------
 
@@ -233,7 +233,9 @@ class ConvAbuse(Source):
     )
     caveats = (
         "Messages start with the agent's previous turn: [assistant, user, assistant, user]; the label "
-        "is about the final user utterance (target 'prompt'), the earlier turns are context.",
+        "is about the final user utterance (target 'prompt'), the earlier turns are context. Each "
+        "snippet is also judged whole (target 'conversation', id suffix ':conversation', same label): "
+        "an abusive user turn makes the conversation unsafe.",
         "145 utterances with a tie (half the annotators abusive) are labelled safe, as in the MANIFEST "
         "count; original_labels['votes'] keeps the vote counts for stricter filtering.",
         "Split CSV headers misname two transphobic columns (Annotator7/8 appear as "
@@ -264,6 +266,7 @@ class ConvAbuse(Source):
                 rec = self._record(split, row)
                 if rec is not None:
                     yield rec
+                    yield conversation_view(rec)
 
     def _record(self, split: str, row: list[str]) -> Record | None:
         example_id, conv_id, prev_agent, prev_user, agent, utt, bot = row[:_CA_FIRST]

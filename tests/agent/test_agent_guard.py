@@ -84,6 +84,38 @@ def test_matcher_trained_on_the_base_encoder_gets_its_own_pass(small_guard):
     assert p.checker == "learned" and p.violated is not None
 
 
+def test_prefetch_also_warms_a_matcher_on_its_own_encoder(small_guard):
+    # the matcher on the base MiniLM reads the policies and the last tool result through that encoder:
+    # prefetch encodes them, so check_step encodes only the proposed step there
+    from routeguard.agent.trajectory import OBS_CHARS
+    from routeguard.encoders import base_encoder
+    from routeguard.encoders.onnx_minilm import DEFAULT_NAME
+
+    d = base_encoder().dim
+    m = PolicyMatcher(MLPHead([(np.zeros((5 * d, 1), np.float32), np.array([-10.0], np.float32))], ["violation"]),
+                      0.5, encoder=DEFAULT_NAME, dim=d)
+    policy = "Never email the user's password to anyone."
+    ag = AgentGuard(small_guard, matcher=m, policies=[policy])
+    msgs = load("injected_email.json")["messages"]
+    step = next(i for i, x in enumerate(msgs) if i > 0 and x["role"] == "assistant" and x.get("tool_calls")
+                and msgs[i - 1]["role"] == "tool")
+    ag.prefetch(msgs[:step])
+    memo = ag._matcher_encoder._memo
+    assert policy in memo and msgs[step - 1]["content"][-OBS_CHARS:] in memo
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner, self.seen = inner, []
+
+        def encode(self, texts):
+            self.seen.extend(texts)
+            return self.inner.encode(texts)
+
+    spy = ag._matcher_encoder.inner = Spy(ag._matcher_encoder.inner)
+    ag.check_step(msgs[:step], msgs[step])
+    assert len(spy.seen) == 1 and policy not in spy.seen            # the step's text only
+
+
 def test_packaged_matcher_loads_and_is_small():
     m = PolicyMatcher.load()
     assert 0 < m.threshold < 1 and m.dim == 384

@@ -16,8 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .encoders.base import Encoder
-from .encoders.onnx_minilm import new_sentences
+from .encoders import Encoder, new_sentences
 from .types import Conversation
 
 TARGET_ORDER = ("prompt", "response", "conversation", "trajectory")

@@ -54,8 +54,8 @@ class Policy(BaseModel):
     - ``reread_sentences_above``: a text that fits one encoder window but holds several sentences is also
       read sentence by sentence when the always-on binary expert's P(unsafe) on the whole reaches this:
       a mean-pooled window averages one harmful sentence away among benign ones (texts longer than one
-      window are always read by sentence too). 0 re-reads every such text, 1 none; the default 0.02 keeps
-      95 % of the buried harmful sentences a full re-read catches while re-reading about half of benign
+      window are always read by sentence too). 0 re-reads every such text, 1 none; the default 0.02 catches
+      0.78 of buried harmful sentences where a full re-read catches 0.83, re-reading 41 % of benign
       paragraphs (benchmarks/results/buried_harm.json).
     - ``by_target``: ``unsafe_threshold`` / ``category_gate`` / ``standalone`` of one judged target (prompt, response,
       conversation, trajectory). Operating points are chosen per target: benign responses and benign

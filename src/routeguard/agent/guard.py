@@ -389,7 +389,7 @@ class AgentGuard:
             # a matcher on its own encoder (the packaged one reads base MiniLM) reads the policies and the
             # last tool result through it: encode those now too, or every check_step pays for them
             obs = last_observation(hist, len(hist))
-            self._matcher_encoder.encode([self._check_policy_text(p) for p in self.policies] + ([obs] if obs else []))
+            self._matcher_encoder.encode(self.policies + ([obs] if obs else []))
 
     def check_step(self, history: Any, proposed_step: Any, policies: Sequence[str] | None = None) -> StepDecision:
         """Before the agent executes ``proposed_step`` (an assistant message with tool calls): allow or block.

@@ -188,6 +188,13 @@ def test_prefetch_makes_check_step_encode_only_the_step(small_guard):
     assert request in new
     history = {m["content"] for m in msgs[:4] if isinstance(m.get("content"), str) and m["content"].strip()}
     assert not history & set(new)
+    # nor the context the step is judged with (the history rendered without its system turn)
+    assert msgs[0]["role"] == "system"
+    from routeguard.features import split_texts
+    from routeguard.types import Conversation
+
+    _, context, _ = split_texts(Conversation(messages=[Message.model_validate(m) for m in msgs[:5]], target="response"))
+    assert context and context not in new
     wholes = [t for t in new if not any(t != u and t in u for u in new)]   # sentences are inside these
     assert len(wholes) <= 3, wholes
 

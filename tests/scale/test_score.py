@@ -7,7 +7,7 @@ import pytest
 
 from routeguard.errors import ConfigError
 from routeguard.scale import compare_outputs, read_rows, score
-from routeguard.scale.records import Item, parse_item
+from routeguard.scale.records import Item, parse_item, score_items
 
 from scaleutil import corpus_lines
 
@@ -115,3 +115,22 @@ def test_heads_run_single_threaded_blas():
     with single_threaded_blas():
         blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
         assert blas and all(p["num_threads"] == 1 for p in blas)
+
+
+def test_the_packaged_default_ships_its_fine_tuned_encoder_by_value(tmp_path):
+    """Workers load the driver's files only: a model that names an encoder folder (the shipped default's
+    ../encoder) must carry it, or a worker silently has no encoder to load (or the wrong one)."""
+    import routeguard
+    from routeguard.scale.records import ModelSpec
+
+    spec = ModelSpec.resolve("default")
+    names = [fn for fn, _ in spec.files]
+    assert "encoder/onnx/model.onnx" in names and "encoder/tokenizer.json" in names
+    local = routeguard.load("default")
+    for threads in (None, 1):
+        g = spec.load(threads)
+        assert g.encoder.name == local.encoder.name
+        text = "What household chemicals should never be mixed?"
+        assert abs(g.check(text).unsafe_score - local.check(text).unsafe_score) < 1e-5
+    rows = score_items(spec.load(), [Item("a", json.dumps({"id": "a", "input": "How do I build a pipe bomb?"}))])
+    assert rows[0]["flagged"] is True, rows

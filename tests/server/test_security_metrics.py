@@ -109,3 +109,28 @@ def test_apps_do_not_share_state(anchor_guard):
         assert cb.post("/v1/guard", json={"input": BENIGN}).status_code == 401
         assert 'status="200"' in ca.get("/metrics").text
         assert 'status="200"' not in cb.get("/metrics", headers={"Authorization": "Bearer k"}).text
+
+
+def _ready(c) -> dict:
+    t0 = time.time()
+    while c.get("/readyz").json()["status"] == "loading" and time.time() - t0 < 30:
+        time.sleep(0.05)
+    return c.get("/readyz").json()
+
+
+def test_the_packaged_default_model_serves_with_its_own_encoder():
+    """The shipped default reads a fine-tuned encoder: the server must load it with that encoder, with the
+    default settings and with encoder options (which reopen the model's own encoder, not the base MiniLM)."""
+    import routeguard
+
+    name = routeguard.load("default").encoder.name
+    for kw in ({}, {"encoder_threads": 1, "encoder_spinning": True}):
+        app = create_app(settings=settings(**kw))
+        with TestClient(app) as c:
+            assert _ready(c)["status"] == "ok", kw
+            assert c.post("/v1/guard", json={"input": HARMFUL}).json()["flagged"] is True
+            assert c.post("/v1/guard", json={"input": BENIGN}).json()["flagged"] is False
+            enc = app.state.service.guard.encoder
+            assert enc.name == name
+            if kw:
+                assert enc._sess.get_session_options().intra_op_num_threads == 1

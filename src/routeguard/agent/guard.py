@@ -376,7 +376,8 @@ class AgentGuard:
         hist = self._history(history)
         if not hist:
             return
-        ctx = render(hist)[-CONTEXT_CHARS:]
+        # the context the step will be judged with: the history as the guard renders it (no system turns)
+        ctx = render([m for m in hist if m.role != "system"])[-CONTEXT_CHARS:]
         texts = [ctx] if ctx else []
         for m in hist[-4:]:
             if m.role == "tool" and m.content.strip():

@@ -32,7 +32,7 @@ class OnnxEncoder:
 
     def __init__(self, folder: str | Path | None = None, *, max_tokens: int = 256, overlap: int = 32,
                  batch_size: int = 64, threads: int | None = None, name: str = DEFAULT_NAME,
-                 spinning: bool = True):
+                 spinning: bool = False):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -54,7 +54,11 @@ class OnnxEncoder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
-        if not spinning:   # idle intra-op threads sleep instead of spinning: less CPU when cores are shared
+        # Idle intra-op threads sleep instead of spinning (onnxruntime spins by default). Two sessions in one
+        # process (the agent guard: its encoder + the matcher's base MiniLM) otherwise steal each other's
+        # cores: check_step p50 about 100 -> 40 ms on 2 cores. The price, one guard alone: single-text p50
+        # about 1 ms higher (4-5 -> 5-6 ms, benchmarks/speed.py run both ways); pass spinning=True for that.
+        if not spinning:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._sess = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._sess.get_inputs()}
@@ -63,6 +67,12 @@ class OnnxEncoder:
         # vector would depend on the texts (and padding) encoded with it. Such models encode one text per
         # call: a verdict never depends on what else is in the batch (about 35 % slower on short texts).
         self.per_text = _dynamic_int8(model)
+
+    def with_options(self, **options) -> "OnnxEncoder":
+        """The same model reopened with other session options (``threads``, ``batch_size``, ``spinning``);
+        the folder must still exist."""
+        return OnnxEncoder(self.folder, name=self.name, max_tokens=self.max_tokens, overlap=self.overlap,
+                           **{"batch_size": self.batch_size, **{k: v for k, v in options.items() if v is not None}})
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -285,6 +285,10 @@ def read_rows(out: Path) -> list[dict[str, Any]]:
 
 # --- the model a worker loads -------------------------------------------------------------------------
 
+#: Where a model's own encoder folder travels inside a :class:`ModelSpec`.
+ENCODER_DIR = "encoder"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """The model's files, shipped by value: every worker loads exactly the driver's model, also on
@@ -310,20 +314,41 @@ class ModelSpec:
         from ..guard import ATTACHMENTS
 
         files += [(fn, (folder / fn).read_bytes()) for fn in ATTACHMENTS if (folder / fn).is_file()]
+        rel = json.loads(files[0][1]).get("encoder", {}).get("folder")
+        if rel:                        # a fine-tuned encoder beside the model (the default's ../encoder)
+            enc = (folder / rel).resolve()
+            if not (enc / "tokenizer.json").is_file():
+                raise ConfigError(f"model {folder} names encoder folder {rel!r}, which has no tokenizer.json")
+            files += [(f"{ENCODER_DIR}/{q.relative_to(enc).as_posix()}", q.read_bytes())
+                      for q in sorted(enc.rglob("*")) if q.is_file()]
         h = hashlib.sha256()
         for fn, data in files:
             h.update(fn.encode() + b"\0" + data)
         return cls(name, tuple(files), h.hexdigest()[:16])
 
+    def materialize(self, root: Path) -> Path:
+        """Write the files under ``root`` and return the model folder (its encoder, if any, beside it)."""
+        model = root / "model"
+        for fn, data in self.files:
+            if fn.startswith(ENCODER_DIR + "/"):
+                path = root / fn
+            else:
+                path = model / fn
+                if fn == "model.json":
+                    cfg = json.loads(data)
+                    if cfg.get("encoder", {}).get("folder"):
+                        cfg["encoder"]["folder"] = f"../{ENCODER_DIR}"
+                        data = json.dumps(cfg).encode()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return model
+
     def load(self, threads: int | None = None) -> Any:
-        """Load the guard in this process (``threads``: onnxruntime intra-op threads)."""
+        """Load the guard in this process with its own encoder (``threads``: onnxruntime intra-op threads)."""
         import tempfile
 
-        from ..encoders import OnnxEncoder
         from ..guard import RouteGuard
 
-        encoder = OnnxEncoder(threads=threads) if threads else None
         with tempfile.TemporaryDirectory(prefix="routeguard-model-") as d:
-            for fn, data in self.files:
-                (Path(d) / fn).write_bytes(data)
-            return RouteGuard.from_folder(d, encoder=encoder)
+            guard = RouteGuard.from_folder(self.materialize(Path(d)))
+            return guard.replace(encoder=guard.encoder.with_options(threads=threads)) if threads else guard

@@ -158,7 +158,9 @@ class _NoEncoder:
         raise RuntimeError("this replica holds no encoder")
 
 
-def _load_model(model: str, fingerprint: str, encoder: Any = None) -> RouteGuard:
+def _load_model(model: str, fingerprint: str, encoder_options: dict[str, Any] | None = None) -> RouteGuard:
+    """The model of this application, from its files. ``encoder_options`` (the ingress): with the model's
+    own encoder reopened with them; ``None`` (expert and router replicas): without an encoder."""
     spec = ModelSpec.resolve(model)
     if spec.fingerprint != fingerprint:
         raise ConfigError(f"model {model!r} on this node has fingerprint {spec.fingerprint}, the application was "
@@ -167,9 +169,11 @@ def _load_model(model: str, fingerprint: str, encoder: Any = None) -> RouteGuard
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="routeguard-model-") as d:
-        for fn, data in spec.files:
-            (Path(d) / fn).write_bytes(data)
-        return RouteGuard.from_folder(d, encoder=encoder or _NoEncoder(int(cfg["encoder"]["dim"])))
+        folder = spec.materialize(Path(d))
+        if encoder_options is None:
+            return RouteGuard.from_folder(folder, encoder=_NoEncoder(int(cfg["encoder"]["dim"])))
+        guard = RouteGuard.from_folder(folder)
+        return guard.replace(encoder=guard.encoder.with_options(**encoder_options)) if encoder_options else guard
 
 
 def _make_extra(extra: ExtraExpert, name: str) -> Expert:
@@ -328,11 +332,9 @@ def _ingress_class() -> Any:
         async def __init__(self, model: str, fingerprint: str, settings: Any, router: Any,
                            experts: dict[str, Any], always_on: list[str], expert_timeout_s: float,
                            encoder_threads: int | None = None):
-            from ..encoders import OnnxEncoder
-
             kw = {k: v for k, v in (("threads", settings.encoder_threads or encoder_threads),
                                     ("batch_size", settings.encoder_batch_size)) if v}
-            base = _load_model(model, fingerprint, encoder=OnnxEncoder(**kw) if kw else None)
+            base = _load_model(model, fingerprint, encoder_options=kw)
             outputs = {n: tuple(await h.describe.remote()) for n, h in experts.items()}
             info = await router.describe.remote() if router is not None else None
             self.settings = settings

@@ -90,7 +90,7 @@ class ServerSettings(_Strict):
     #: most texts per encoder pass; a micro-batch is sorted by length and cut into passes of similar
     #: length (None: the library default, 64)
     encoder_batch_size: int | None = Field(None, ge=1, le=1024)
-    #: onnxruntime's intra-op thread spinning (onnxruntime's default: on). Off by default here: the
+    #: onnxruntime's intra-op thread spinning (onnxruntime's default: on). Off, as in the library: the
     #: encoder shares the cores with the HTTP side, and sleeping threads leave it CPU (benchmarks/load.py)
     encoder_spinning: bool = False
     host: str = "127.0.0.1"

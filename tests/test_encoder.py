@@ -60,3 +60,18 @@ def test_batched_embeddings_equal_one_per_call():
     batched = enc.encode(texts)
     single = np.stack([enc.encode([t])[0] for t in texts])
     np.testing.assert_allclose(batched, single, atol=1e-6)
+
+
+def test_int8_encoder_runs_its_texts_side_by_side_and_each_as_if_alone():
+    """The shipped int8 encoder encodes one text per call, those calls on one-thread workers: a text's
+    vector is the same alone, in any batch, and however the calls interleave."""
+    from routeguard.encoders import default_encoder
+
+    enc = default_encoder()
+    assert enc.per_text and enc._pool is not None
+    assert enc._sess.get_session_options().intra_op_num_threads == 1
+    texts = [f"sentence number {i} about {'gardening ' * (i % 7)}and tomatoes" for i in range(40)]
+    together = enc.encode(texts)
+    alone = np.stack([enc.encode([t])[0] for t in texts])
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(enc.encode(texts[::-1]), together[::-1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,22 +52,29 @@ class OnnxEncoder:
         self._chunk_tok.no_truncation()
         self._tok.enable_truncation(max_length=max_tokens)
         self._tok.enable_padding()          # pad to the longest text in the batch, not to 128
+        # Dynamic int8 quantisation scales each activation tensor by its batch-wide maximum, so a text's
+        # vector would depend on the texts (and padding) encoded with it. Such models encode one text per
+        # call: a verdict never depends on what else is in the batch (about 35 % slower on short texts).
+        self.per_text = _dynamic_int8(model)
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        # One text per call is too small to share between cores: such an encoder runs its calls side by side
+        # on ``threads`` one-thread workers instead (2 cores: sentences 330 -> 670/s, 650-character texts
+        # 43 -> 60/s); a single text is one call either way. Batched (fp32) encoders use intra-op threads.
+        self._pool: ThreadPoolExecutor | None = None
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        opts.intra_op_num_threads = 1 if self.per_text else self.threads
         opts.inter_op_num_threads = 1
         # Idle intra-op threads sleep instead of spinning (onnxruntime spins by default). Two sessions in one
-        # process (the agent guard: its encoder + the matcher's base MiniLM) otherwise steal each other's
-        # cores: check_step p50 about 100 -> 40 ms on 2 cores. The price, one guard alone: single-text p50
-        # about 1 ms higher (4-5 -> 5-6 ms, benchmarks/speed.py run both ways); pass spinning=True for that.
+        # process (the agent guard: its encoder + the matcher's fp32 base MiniLM) otherwise steal each other's
+        # cores: check_step p50 about 100 -> 40 ms on 2 cores. For one fp32 guard alone spinning saves about
+        # 1 ms per single text (benchmarks/speed.py run both ways): pass spinning=True for that.
         if not spinning:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._sess = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._sess.get_inputs()}
         self.dim = int(self._sess.get_outputs()[0].shape[-1])
-        # Dynamic int8 quantisation scales each activation tensor by its batch-wide maximum, so a text's
-        # vector would depend on the texts (and padding) encoded with it. Such models encode one text per
-        # call: a verdict never depends on what else is in the batch (about 35 % slower on short texts).
-        self.per_text = _dynamic_int8(model)
+        if self.per_text and self.threads > 1:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="routeguard-encoder")
 
     def with_options(self, **options) -> "OnnxEncoder":
         """The same model reopened with other session options (``threads``, ``batch_size``, ``spinning``);
@@ -87,10 +95,17 @@ class OnnxEncoder:
             mask = np.array([e.attention_mask for e in enc], np.int64)
             lens = mask.sum(1)
             within = np.argsort(lens, kind="stable")
+            jobs = []
             for run in _runs(lens[within], 1 if self.per_text else self.batch_size):
                 rows = within[run]
                 width = int(lens[rows].max())
-                out[idx[rows]] = self._encode_ids(ids[rows, :width], mask[rows, :width])
+                jobs.append((idx[rows], ids[rows, :width], mask[rows, :width]))
+            if self._pool is not None and len(jobs) > 1:
+                vecs = self._pool.map(lambda j: self._encode_ids(j[1], j[2]), jobs)
+            else:
+                vecs = (self._encode_ids(j[1], j[2]) for j in jobs)
+            for (dst, _, _), v in zip(jobs, vecs):
+                out[dst] = v
         return out
 
     def _encode_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -29,7 +29,10 @@ def _packaged_minilm() -> Path:
 
 
 class OnnxEncoder:
-    """Mean-pooled, L2-normalised sentence embeddings from an ONNX transformer."""
+    """Mean-pooled, L2-normalised sentence embeddings from an ONNX transformer.
+
+    ``threads`` (default ``min(4, CPUs)``): onnxruntime intra-op threads of a batched encoder, or the
+    one-thread workers a one-text-per-call (dynamic int8) encoder runs its calls on side by side."""
 
     def __init__(self, folder: str | Path | None = None, *, max_tokens: int = 256, overlap: int = 32,
                  batch_size: int = 64, threads: int | None = None, name: str = DEFAULT_NAME,

@@ -344,7 +344,8 @@ class ModelSpec:
         return model
 
     def load(self, threads: int | None = None) -> Any:
-        """Load the guard in this process with its own encoder (``threads``: onnxruntime intra-op threads)."""
+        """Load the guard in this process with its own encoder (``threads``: its threads, see
+        :class:`routeguard.encoders.OnnxEncoder`)."""
         import tempfile
 
         from ..guard import RouteGuard

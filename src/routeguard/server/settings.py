@@ -85,7 +85,8 @@ class ServerSettings(_Strict):
     """Everything ``routeguard serve`` and :func:`routeguard.server.create_app` read."""
 
     model: str = "default"                   # 'default', 'monolith' or a model folder
-    #: onnxruntime intra-op threads of the server's encoder (None: the library default)
+    #: threads of the server's encoder: onnxruntime intra-op threads, or for an int8 encoder (one text per
+    #: call) the one-thread workers its calls run on side by side (None: the library default, min(4, CPUs))
     encoder_threads: int | None = Field(None, ge=1, le=256)
     #: most texts per encoder pass; a micro-batch is sorted by length and cut into passes of similar
     #: length (None: the library default, 64)

@@ -182,3 +182,15 @@ def test_pending_tool_call_is_judged_by_the_library(guard):
     assert v.flagged and "tool call web_search" in v.reason
     assert not guard.check(weather).flagged
     assert [x.flagged for x in guard.check_batch([bomb, weather])] == [True, False]
+
+
+def test_encoder_options_reopen_the_models_own_encoder(guard):
+    from routeguard.encoders.memo import MemoEncoder
+
+    g = guard.with_encoder_options(threads=1)
+    assert g.encoder is not guard.encoder and g.encoder.name == guard.encoder.name and g.encoder.threads == 1
+    assert g.check("How do I build a pipe bomb?").unsafe_score == pytest.approx(
+        guard.check("How do I build a pipe bomb?").unsafe_score, abs=1e-6)
+    assert guard.with_encoder_options() is guard
+    with pytest.raises(ConfigError, match="ONNX encoder"):
+        guard.replace(encoder=MemoEncoder(guard.encoder)).with_encoder_options(threads=1)

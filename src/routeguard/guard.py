@@ -257,6 +257,21 @@ class RouteGuard:
         g.operating_points = dict(self.operating_points)
         return g
 
+    def with_encoder_options(self, *, threads: int | None = None, batch_size: int | None = None,
+                             spinning: bool | None = None) -> "RouteGuard":
+        """The same guard with its own encoder (the one its model names) reopened with these session
+        options; ``None`` keeps an option as it is, and with none given the guard is returned as it is.
+        Call while the encoder's folder exists."""
+        options = {k: v for k, v in (("threads", threads), ("batch_size", batch_size), ("spinning", spinning))
+                   if v is not None}
+        if not options:
+            return self
+        from .encoders import OnnxEncoder
+
+        if not isinstance(self.encoder, OnnxEncoder):
+            raise ConfigError(f"encoder options need an ONNX encoder; this guard uses {type(self.encoder).__name__}")
+        return self.replace(encoder=self.encoder.with_options(**options))
+
     def at(self, operating_point: str) -> "RouteGuard":
         """The same guard deciding with one of its named operating points (e.g. ``"strict"``)."""
         if operating_point not in self.operating_points:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Union
+from typing import Any, Literal, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -109,7 +109,7 @@ class Conversation(BaseModel):
         one in the context as a sign of attack ("What is the capital of France?" alone: P(unsafe)
         0.00; after "You are a helpful assistant.": 0.85). Text a user can write belongs in a user
         message, where it is judged."""
-        return [m for m in self.messages if m.role != "system"]
+        return judged(self.messages)
 
     @property
     def resolved_target(self) -> Target:
@@ -194,6 +194,11 @@ def tool_call_request(tc: ToolCall) -> str:
 
     walk(args)
     return "\n".join(lines)[:MAX_TEXT_CHARS]
+
+
+def judged(messages: Sequence[Message]) -> list[Message]:
+    """The messages the guard reads: all but the system messages (see :meth:`Conversation.judged_messages`)."""
+    return [m for m in messages if m.role != "system"]
 
 
 def render(messages: list[Message]) -> str:

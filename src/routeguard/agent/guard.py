@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ConfigError, InputError
 from ..features import CONTEXT_CHARS, encode_conversations
 from ..guard import RouteGuard
-from ..types import Conversation, Message, render
+from ..types import Conversation, Message, judged, render
 from .matcher import STEP_CHARS, PolicyMatcher
 from .results import (AgentVerdict, InjectionReport, InjectionStep, PolicyResult, PrefixReport, PrefixScore, StepDecision,
                       TrajectoryScore)
@@ -376,8 +376,7 @@ class AgentGuard:
         hist = self._history(history)
         if not hist:
             return
-        # the context the step will be judged with: the history as the guard renders it (no system turns)
-        ctx = render([m for m in hist if m.role != "system"])[-CONTEXT_CHARS:]
+        ctx = render(judged(hist))[-CONTEXT_CHARS:]        # the context the step will be judged with
         texts = [ctx] if ctx else []
         for m in hist[-4:]:
             if m.role == "tool" and m.content.strip():

@@ -59,7 +59,7 @@ class OnnxEncoder:
         # vector would depend on the texts (and padding) encoded with it. Such models encode one text per
         # call: a verdict never depends on what else is in the batch (about 35 % slower on short texts).
         self.per_text = _dynamic_int8(model)
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads, self.spinning = threads or min(4, os.cpu_count() or 1), spinning
         # One text per call is too small to share between cores: such an encoder runs its calls side by side
         # on ``threads`` one-thread workers instead (2 cores: sentences 330 -> 670/s, 650-character texts
         # 43 -> 60/s); a single text is one call either way. Batched (fp32) encoders use intra-op threads.
@@ -80,10 +80,11 @@ class OnnxEncoder:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="routeguard-encoder")
 
     def with_options(self, **options) -> "OnnxEncoder":
-        """The same model reopened with other session options (``threads``, ``batch_size``, ``spinning``);
-        the folder must still exist."""
+        """The same model reopened with some session options changed (``threads``, ``batch_size``,
+        ``spinning``); the folder must still exist."""
+        kept = {"threads": self.threads, "batch_size": self.batch_size, "spinning": self.spinning}
         return OnnxEncoder(self.folder, name=self.name, max_tokens=self.max_tokens, overlap=self.overlap,
-                           **{"batch_size": self.batch_size, **{k: v for k, v in options.items() if v is not None}})
+                           **{**kept, **options})
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

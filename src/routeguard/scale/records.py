@@ -314,7 +314,7 @@ class ModelSpec:
         from ..guard import ATTACHMENTS
 
         files += [(fn, (folder / fn).read_bytes()) for fn in ATTACHMENTS if (folder / fn).is_file()]
-        rel = json.loads(files[0][1]).get("encoder", {}).get("folder")
+        rel = json.loads(dict(files)["model.json"]).get("encoder", {}).get("folder")
         if rel:                        # a fine-tuned encoder beside the model (the default's ../encoder)
             enc = (folder / rel).resolve()
             if not (enc / "tokenizer.json").is_file():
@@ -351,5 +351,4 @@ class ModelSpec:
         from ..guard import RouteGuard
 
         with tempfile.TemporaryDirectory(prefix="routeguard-model-") as d:
-            guard = RouteGuard.from_folder(self.materialize(Path(d)))
-            return guard.replace(encoder=guard.encoder.with_options(threads=threads)) if threads else guard
+            return RouteGuard.from_folder(self.materialize(Path(d))).with_encoder_options(threads=threads)

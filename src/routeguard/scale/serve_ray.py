@@ -172,8 +172,7 @@ def _load_model(model: str, fingerprint: str, encoder_options: dict[str, Any] | 
         folder = spec.materialize(Path(d))
         if encoder_options is None:
             return RouteGuard.from_folder(folder, encoder=_NoEncoder(int(cfg["encoder"]["dim"])))
-        guard = RouteGuard.from_folder(folder)
-        return guard.replace(encoder=guard.encoder.with_options(**encoder_options)) if encoder_options else guard
+        return RouteGuard.from_folder(folder).with_encoder_options(**encoder_options)
 
 
 def _make_extra(extra: ExtraExpert, name: str) -> Expert:

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from ..errors import ConfigError, InputError, RouteGuardError
+from ..errors import InputError, RouteGuardError
 from ..guard import RouteGuard, combine_action_views, with_action_views
 from ..loading import load
 from ..policy import Policy
@@ -186,19 +186,10 @@ class GuardService:
         await self._install(guard)
 
     def _load_guard(self) -> RouteGuard:
-        """The configured model; with encoder settings that differ from the library's defaults, its own
-        encoder (the fine-tuned one it names, or the base MiniLM) reopened with them."""
+        """The configured model, its own encoder reopened with the encoder settings that are set."""
         s = self.settings
-        guard = load(s.model)
-        if s.encoder_threads is None and s.encoder_batch_size is None and not s.encoder_spinning:
-            return guard
-        from ..encoders import OnnxEncoder
-
-        enc = guard.encoder
-        if not isinstance(enc, OnnxEncoder):
-            raise ConfigError(f"encoder settings need an ONNX encoder; model {s.model!r} uses {type(enc).__name__}")
-        return guard.replace(encoder=enc.with_options(threads=s.encoder_threads, batch_size=s.encoder_batch_size,
-                                                      spinning=s.encoder_spinning))
+        return load(s.model).with_encoder_options(threads=s.encoder_threads, batch_size=s.encoder_batch_size,
+                                                  spinning=s.encoder_spinning or None)
 
     async def _install(self, guard: RouteGuard) -> None:
         scorer = make_scorer(guard, self.settings.batching, self.metrics)

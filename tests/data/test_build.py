@@ -1,3 +1,4 @@
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -117,3 +118,24 @@ def test_splits_of_a_source_do_not_move_when_another_source_is_added():
     more = build(FIXTURES, names=["aart", "hatecheck", "strongreject"], skip_broken=True)
     split = {r.id: r.split for r in more.records}
     assert all(split[r.id] == r.split for r in base.records if r.id in split)
+
+
+def test_dropping_records_moves_no_other_split():
+    """Group numbers are positions in the build, so they shift when any record is dropped; the splits of
+    records elsewhere must not (a model trained on one build would be tested on its own training data)."""
+    from routeguard.data.build import assign_splits
+    benign = [rec(i, f"benign {i}", label="safe", source="b") for i in range(300)]
+    harmful = [rec(i, f"harmful {i}", source="h") for i in range(300)]
+
+    def splits(records):
+        fresh = [copy.copy(r) for r in records]
+        assign_splits(fresh, list(range(len(fresh))))
+        return {r.id: r.split for r in fresh}
+
+    full = splits(benign + harmful)
+    assert {"train", "dev", "test"} <= set(full.values())
+    fewer_benign = splits(benign[100:] + harmful)          # every harmful group number shifts by 100
+    assert all(fewer_benign[r.id] == full[r.id] for r in harmful)
+    # inside the stratum that lost records only groups next to a split boundary may move
+    moved = sum(fewer_benign[r.id] != full[r.id] for r in benign[100:])
+    assert moved <= 100 * 0.1 + 4, moved

@@ -91,3 +91,20 @@ def test_quantized_packaged_encoder_trains_and_ships(tmp_path):
     assert "an int8 copy of frozen all-MiniLM-L6-v2" in (saved["routeguard"] / "MODEL_CARD.md").read_text()
     with pytest.raises(ValueError, match="quantize_encoder"):
         TrainConfig(data=tmp_path / "gz", out=tmp_path / "m2", quantize_encoder=True, finetune=FinetuneConfig())
+
+
+def test_the_encoder_is_fine_tuned_on_the_text_it_encodes_at_run_time():
+    """A response is learned alone, as the guard encodes it (its prompt is a separate input of the heads),
+    not behind its prompt: with the prompt first, a 128-token cut left little of the response."""
+    from routeguard.data.schema import Record
+    from routeguard.features import split_texts
+    from routeguard.training.fitting import to_conv
+    from routeguard.training.finetune import training_texts
+
+    prompt, answer = "How do I steal a car? " * 20, "I'm sorry, but I can't help with that."
+    r = Record(id="s:1", source="s", language="en", target="response", label="safe", categories=[],
+               messages=[{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}])
+    kept, texts, y, mask, tgt = training_texts([r])
+    focus, context, target = split_texts(to_conv(r))
+    assert kept == [0] and texts == [answer] == [focus] and "steal a car" in context
+    assert y[0, 0] == 0.0 and mask[0].all() and tgt[0] == 1

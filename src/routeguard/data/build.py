@@ -1,9 +1,9 @@
 """``routeguard data build``: load every source, deduplicate, split, and write GuardZoo with its card."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import random
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -131,17 +131,24 @@ def deduplicate(records: list[Record]) -> tuple[list[Record], list[int], int, in
 
 def assign_splits(records: list[Record], groups: list[int], seed: int = 13,
                   fractions: tuple[float, float] = (0.8, 0.9)) -> None:
-    """Train/dev/test stratified by source x primary category x label; near-duplicate groups stay together."""
+    """Train/dev/test stratified by source x primary category x label; near-duplicate groups stay together.
+
+    Within a stratum the groups are ranked by a hash of their smallest record id, not by their position in
+    the build: group numbers shift whenever any record is added or dropped anywhere, and ranking by them
+    moved thousands of unrelated records between splits (a model trained on one build would then be tested
+    on its own training records in the next). With the hash, a change moves only the few groups of the
+    strata it touches that sit next to a split boundary."""
     strata: dict[tuple, list[int]] = defaultdict(list)
     first_of: dict[int, Record] = {}
+    ident: dict[int, str] = {}
     for r, g in zip(records, groups):
         first_of.setdefault(g, r)
+        ident[g] = min(ident.get(g, r.id), r.id)
     for g, r in first_of.items():
         strata[(r.source, r.categories[0] if r.categories else "", r.label)].append(g)
     group_split: dict[int, str] = {}
     for key in sorted(strata):
-        gs = sorted(strata[key])
-        random.Random(f"{seed}:{key}").shuffle(gs)   # per stratum: adding a source moves no other split
+        gs = sorted(strata[key], key=lambda g: (hashlib.sha1(f"{seed}:{ident[g]}".encode()).digest(), ident[g]))
         n = len(gs)
         for i, g in enumerate(gs):
             q = (i + 0.5) / n

@@ -63,18 +63,20 @@ def base_folder(base: str) -> Path:
 
 def training_texts(records: list[Record]) -> tuple[list[int], list[str], np.ndarray, np.ndarray, np.ndarray]:
     """(kept record indices, texts, labels (n, tasks), label mask (n, tasks), target index (n,)). The
-    text is the judged part with the end of its context before it, so a response is learned together
-    with its prompt."""
+    text is the judged part alone, exactly the text the guard encodes at run time (the context is a
+    separate input of the heads, :mod:`routeguard.features`). Trained on ``context --- response`` with
+    128 tokens, the encoder spent most of them on the prompt and met bare responses only at run time;
+    the shipped heads then flagged plain refusals to harmful prompts at P(unsafe) 0.99."""
     kept, texts, ys, masks, tgts = [], [], [], [], []
     for i, r in enumerate(records):
         try:
-            focus, ctx = to_conv(r).focus_and_context()
+            focus, _ = to_conv(r).focus_and_context()
         except (InputError, ValueError):
             continue
         if not focus.strip():
             continue
         kept.append(i)
-        texts.append(f"{ctx[-300:]}\n---\n{focus}" if ctx else focus)
+        texts.append(focus)
         y = np.zeros(len(TASKS), np.float32)
         m = np.zeros(len(TASKS), np.float32)
         y[0], m[0] = float(r.label == "unsafe"), 1.0

@@ -144,3 +144,40 @@ def test_operating_points_judge_dev_as_the_guard_runs(trained):
     np.testing.assert_allclose(ds.unsafe, run_time, atol=1e-6)
     windows = dev_scores(g, dv, pipeline=False)
     assert np.all(ds.unsafe >= windows.unsafe - 1e-6)      # extra sentence rows only raise the max
+
+
+def test_benign_records_also_teach_their_sentences_alone():
+    """``sentence_negatives``: a benign record longer than one window also gives a seeded sample of its
+    sentences as rows of their own (the run-time guard reads such texts sentence by sentence), together
+    weighing one row; unsafe records and one-window records keep their window rows only."""
+    from routeguard.data.schema import Record
+    from routeguard.encoders import base_encoder
+    from routeguard.training.embed_cache import EmbeddingCache
+    from routeguard.training.fitting import prepare
+
+    places = ["market", "harbour", "museum", "library", "station", "bakery", "garden", "bridge", "castle", "beach"]
+    sentences = [f"On day {i} we walked to the {p} and stayed there for about {i + 2} hours with friends."
+                 for i, p in enumerate(places * 3)]
+    story = " ".join(sentences)
+
+    def rec(i, label, text):
+        return Record(id=f"s:{i}", source="s", language="en", target="prompt", label=label, style="forum",
+                      messages=[{"role": "user", "content": text}],
+                      categories=["weapons_drugs_physical_harm"] if label == "unsafe" else [])
+
+    enc = base_encoder()
+    n_win = len(enc.chunk(story, sentences=False))
+    assert n_win >= 2
+    recs = [rec(1, "safe", story), rec(2, "unsafe", story), rec(3, "safe", " ".join(sentences[:3]))]
+    plain = prepare(recs, EmbeddingCache(enc, None), 4)
+    assert np.bincount(plain.owner).tolist() == [n_win, n_win, 1] and np.all(plain.row_weight == 1)
+    p = prepare(recs, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13)
+    assert np.bincount(p.owner).tolist() == [n_win + 3, n_win, 1]      # 3 sentences, benign long records only
+    np.testing.assert_allclose(p.row_weight[:n_win + 3], [1] * n_win + [1 / 3] * 3, rtol=1e-6)
+    vecs = enc.encode(sentences)
+    picked = [int(np.argmax(vecs @ p.feats[r, :enc.dim])) for r in range(n_win, n_win + 3)]
+    assert len(set(picked)) == 3
+    for r, j in zip(range(n_win, n_win + 3), picked):                    # each row is one sentence, alone
+        np.testing.assert_allclose(p.feats[r, :enc.dim], vecs[j], atol=1e-5)
+    again = prepare(recs, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13)
+    np.testing.assert_array_equal(again.feats, p.feats)                 # the sample is seeded

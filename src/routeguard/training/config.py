@@ -56,6 +56,7 @@ class TrainConfig(BaseModel):
     exclude: list[str] = Field(default_factory=list)  # "source", "source:subset" or "source:weak" (its weak labels) kept out of training
     source_cap: int = 4000               # max effective training weight of one source
     max_chunks: int = 4                  # training rows per long record (first and last chunks kept)
+    sentence_negatives: int = Field(0, ge=0)  # benign long records also teach up to this many sentences alone (fitting.prepare)
     head: HeadConfig = Field(default_factory=HeadConfig)
     router_recall: float = 0.97          # dev router recall the route threshold is chosen for
     expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model

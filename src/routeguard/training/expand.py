@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def expand(model: str | Path, expert: str, categories: list[str], data: str | Path, out: str | Path, *,
            head: HeadConfig | None = None, router_hidden: list[int] | None = None, seed: int = 13,
            source_cap: int = 4000, max_chunks: int = 4, exclude: list[str] | None = None,
-           cache_dir: Path | None = None, progress: Progress | None = None) -> Path:
+           cache_dir: Path | None = None, progress: Progress | None = None, sentence_negatives: int = 0) -> Path:
     guard = RouteGuard.from_folder(model)
     if guard.router is None:
         raise ConfigError(f"{model} has no router: expansion adds a routed expert")
@@ -42,7 +42,7 @@ def expand(model: str | Path, expert: str, categories: list[str], data: str | Pa
     data = Path(data)
     cache = EmbeddingCache(guard.encoder, cache_dir or (data / ".cache"))
     tr = prepare(cap_sources(_select(read_split(data, "train"), False, exclude or []), source_cap, seed),
-                 cache, max_chunks, progress)
+                 cache, max_chunks, progress, sentence_negatives, seed)
     dv = prepare(_select(read_split(data, "dev"), False, exclude or []), cache, max_chunks, progress)
 
     def labels(p):
@@ -52,7 +52,7 @@ def expand(model: str | Path, expert: str, categories: list[str], data: str | Pa
     if y_tr.sum() == 0:
         raise ConfigError(f"no training record carries {categories} in {data}")
     everyone = np.ones(len(dv.records), bool)
-    weight = style_weights(tr.records)[tr.owner]
+    weight = style_weights(tr.records)[tr.owner] * tr.row_weight
     new_head = fit_head(tr.feats, y_tr[tr.owner], list(categories), head, seed, sample_weight=weight)
     calibrate(new_head, dv, y_dv, everyone)
     route_cfg = head.model_copy(update={"hidden": router_hidden or [64]})

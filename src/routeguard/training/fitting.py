@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..data.schema import Record
+from ..encoders import new_sentences
 from ..encoders.base import Encoder
 from ..errors import InputError
 from ..features import CONTEXT_CHARS, assemble_features
@@ -39,6 +40,11 @@ class Prepared:
     y_cat: np.ndarray       # (records, 15)
     y_unsafe: np.ndarray    # (records,)
     known: np.ndarray       # (records,) safe, or unsafe with at least one of the 15 categories
+    row_weight: np.ndarray | None = None   # (rows,) share of its record's weight (None: 1 for every row)
+
+    def __post_init__(self) -> None:
+        if self.row_weight is None:
+            self.row_weight = np.ones(len(self.owner), np.float32)
 
     def rows_of(self, mask: np.ndarray) -> np.ndarray:
         return np.nonzero(mask[self.owner])[0]
@@ -49,9 +55,16 @@ def to_conv(r: Record) -> Conversation:
 
 
 def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
-            progress: Progress | None = None) -> Prepared:
+            progress: Progress | None = None, sentence_negatives: int = 0, seed: int = 0) -> Prepared:
+    """Feature rows of ``records``: one per token window (at most ``max_chunks``). With
+    ``sentence_negatives``, each benign record longer than one window also gives up to that many of its
+    sentences as rows of their own (a seeded sample; together they weigh as much as one window row): the
+    guard reads such texts sentence by sentence too, and heads that never saw a benign sentence alone flag
+    everyday ones ("Agent: I would recommend the mall, it's about 20 minutes"). Off in the default recipe:
+    measured in benchmarks/results/proxies/sentence-negatives-2026-12-07.md, it trades ToxicChat F1 for
+    fewer false positives on styles."""
     enc = cache.encoder
-    kept, chunks, contexts, targets = [], [], [], []
+    kept, chunks, contexts, targets, n_windows = [], [], [], [], []
     for r in records:
         try:
             focus, ctx = to_conv(r).focus_and_context()
@@ -61,6 +74,9 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
         ch = _windows(enc, focus) if focus.strip() else [focus]
         if len(ch) > max_chunks:               # first chunk + the last ones (harm is often at the end)
             ch = ch[:1] + ch[-(max_chunks - 1):]
+        n_windows.append(len(ch))
+        if sentence_negatives > 0 and r.label == "safe" and len(ch) > 1:
+            ch = ch + benign_sentences(focus, ch, sentence_negatives, f"{seed}:{r.id}")
         kept.append(r)
         chunks.append(ch)
         contexts.append(ctx[-CONTEXT_CHARS:])
@@ -83,7 +99,24 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
                 y_cat[i, CATEGORIES.index(c)] = 1
     y_unsafe = np.array([r.label == "unsafe" for r in kept], np.float32)
     known = (y_unsafe == 0) | (y_cat.sum(1) > 0)
-    return Prepared(kept, feats, owner, y_cat, y_unsafe, known)
+    row_weight = np.ones(len(owner), np.float32)
+    r0 = 0
+    for ch, w in zip(chunks, n_windows):
+        if len(ch) > w:
+            row_weight[r0 + w:r0 + len(ch)] = 1.0 / (len(ch) - w)
+        r0 += len(ch)
+    return Prepared(kept, feats, owner, y_cat, y_unsafe, known, row_weight)
+
+
+def benign_sentences(focus: str, windows: list[str], k: int, key: str) -> list[str]:
+    """Up to ``k`` sentences of ``focus`` that are not already rows (a sample seeded by ``key``), if it
+    holds two or more: what the run-time re-read would score alone."""
+    parts = new_sentences(focus, windows)
+    if len(parts) < 2:
+        return []
+    if len(parts) > k:
+        parts = random.Random(key).sample(parts, k)
+    return parts
 
 
 def _windows(enc: Encoder, text: str) -> list[str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import shutil
 import time
@@ -161,8 +162,10 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig, *, seed: int = 13, sour
             log.info("step %d/%d loss %.4f (%.1f texts/s)", step, total, float(np.mean(losses[-50:])),
                      step * cfg.batch_size / max(1e-9, time.perf_counter() - t0))
         if step % cfg.checkpoint_every == 0 and step < total:
+            part = ckpt.with_name(ckpt.name + ".part")     # written whole, then renamed: a kill mid-save
             torch.save({"model": model.state_dict(), "head": head.state_dict(), "opt": opt.state_dict(),
-                        "sched": sched.state_dict(), "step": step}, ckpt)
+                        "sched": sched.state_dict(), "step": step}, part)
+            os.replace(part, ckpt)                          # leaves the previous checkpoint intact
     folder = export_onnx(model, tok, out, quantize=cfg.quantize)
     (out / "finetune.json").write_text(json.dumps({
         "base": cfg.base, "records": n, "steps": total, "seed": seed, "config": cfg.model_dump(),

@@ -40,11 +40,7 @@ class Prepared:
     y_cat: np.ndarray       # (records, 15)
     y_unsafe: np.ndarray    # (records,)
     known: np.ndarray       # (records,) safe, or unsafe with at least one of the 15 categories
-    row_weight: np.ndarray | None = None   # (rows,) share of its record's weight (None: 1 for every row)
-
-    def __post_init__(self) -> None:
-        if self.row_weight is None:
-            self.row_weight = np.ones(len(self.owner), np.float32)
+    row_weight: np.ndarray  # (rows,) share of its record's weight a row carries (1 for a window row)
 
     def rows_of(self, mask: np.ndarray) -> np.ndarray:
         return np.nonzero(mask[self.owner])[0]
@@ -64,7 +60,7 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
     measured in benchmarks/results/proxies/sentence-negatives-2026-12-07.md, it trades ToxicChat F1 for
     fewer false positives on styles."""
     enc = cache.encoder
-    kept, chunks, contexts, targets, n_windows = [], [], [], [], []
+    kept, chunks, contexts, targets, weights = [], [], [], [], []
     for r in records:
         try:
             focus, ctx = to_conv(r).focus_and_context()
@@ -74,9 +70,10 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
         ch = _windows(enc, focus) if focus.strip() else [focus]
         if len(ch) > max_chunks:               # first chunk + the last ones (harm is often at the end)
             ch = ch[:1] + ch[-(max_chunks - 1):]
-        n_windows.append(len(ch))
-        if sentence_negatives > 0 and r.label == "safe" and len(ch) > 1:
-            ch = ch + benign_sentences(focus, ch, sentence_negatives, f"{seed}:{r.id}")
+        alone = benign_sentences(focus, ch, sentence_negatives, f"{seed}:{r.id}") \
+            if sentence_negatives > 0 and r.label == "safe" and len(ch) > 1 else []
+        weights += [1.0] * len(ch) + [1.0 / max(1, len(alone))] * len(alone)
+        ch = ch + alone
         kept.append(r)
         chunks.append(ch)
         contexts.append(ctx[-CONTEXT_CHARS:])
@@ -99,13 +96,7 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
                 y_cat[i, CATEGORIES.index(c)] = 1
     y_unsafe = np.array([r.label == "unsafe" for r in kept], np.float32)
     known = (y_unsafe == 0) | (y_cat.sum(1) > 0)
-    row_weight = np.ones(len(owner), np.float32)
-    r0 = 0
-    for ch, w in zip(chunks, n_windows):
-        if len(ch) > w:
-            row_weight[r0 + w:r0 + len(ch)] = 1.0 / (len(ch) - w)
-        r0 += len(ch)
-    return Prepared(kept, feats, owner, y_cat, y_unsafe, known, row_weight)
+    return Prepared(kept, feats, owner, y_cat, y_unsafe, known, np.array(weights, np.float32))
 
 
 def benign_sentences(focus: str, windows: list[str], k: int, key: str) -> list[str]:

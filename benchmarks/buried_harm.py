@@ -7,7 +7,9 @@ Benign paragraphs: single-message benign prompts of 300-1,000 characters from Gu
 splits (news, email, forum, dialogue, Q&A, reviews, tweets, medical, web). Harmful sentences: unsafe
 single-message prompts of 20-200 characters from the same splits that the guard flags on their own; each is
 inserted at a random sentence boundary of a paragraph. Compared, in one run: no re-read
-(``reread_sentences_above=1``), the policy's bar, and a re-read of every multi-sentence text (0).
+(``reread_sentences_above=1``), the policy's bar, a re-read of every multi-sentence text (0), and the
+per-sentence triage (``reread_triage="sentence"``: each sentence's span-pooled P(unsafe) from the window's
+own pass decides whether it is re-read alone) at several bars (``--triage-bars``).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ def main() -> None:
     ap.add_argument("--benign", type=int, default=600)
     ap.add_argument("--harmful", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--triage-bars", default="0.02,0.05,0.1,0.2",
+                    help="bars of the per-sentence triage runs (comma-separated; empty: none)")
     ap.add_argument("--out", default="benchmarks/results/buried_harm.json")
     a = ap.parse_args()
     rng = random.Random(a.seed)
@@ -58,13 +62,16 @@ def main() -> None:
         buried.append(b[:cut] + " " + h.strip() + " " + b[cut:])
     res = {"model": a.model, "data": a.data, "benign_paragraphs": len(benign), "harmful_tried": len(harmful),
            "harmful_flagged_alone": len(alone), "policy_bar": guard.policy.reread_sentences_above, "runs": {}}
-    for name, bar in (("no re-read", 1.0), ("policy bar", guard.policy.reread_sentences_above), ("re-read all", 0.0)):
-        pol = guard.policy.model_copy(update={"reread_sentences_above": bar})
+    runs = [("no re-read", 1.0, "text"), ("policy bar", guard.policy.reread_sentences_above, "text"),
+            ("re-read all", 0.0, "text")]
+    runs += [(f"sentence triage {b}", float(b), "sentence") for b in a.triage_bars.split(",") if b.strip()]
+    for name, bar, triage in runs:
+        pol = guard.policy.model_copy(update={"reread_sentences_above": bar, "reread_triage": triage})
         t0 = time.perf_counter()
         vb = guard.check_batch(benign, policy=pol)
         secs = time.perf_counter() - t0
         vh = guard.check_batch(buried, policy=pol)
-        res["runs"][name] = {"bar": bar, "buried_recall": round(float(np.mean([v.flagged for v in vh])), 4),
+        res["runs"][name] = {"bar": bar, "triage": triage, "buried_recall": round(float(np.mean([v.flagged for v in vh])), 4),
                              "benign_fpr": round(float(np.mean([v.flagged for v in vb])), 4),
                              "benign_reread_share": round(float(np.mean([v.chunks > 1 for v in vb])), 4),
                              "benign_texts_per_s": round(len(benign) / secs, 1)}

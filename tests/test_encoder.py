@@ -75,3 +75,25 @@ def test_int8_encoder_runs_its_texts_side_by_side_and_each_as_if_alone():
     alone = np.stack([enc.encode([t])[0] for t in texts])
     np.testing.assert_array_equal(together, alone)
     np.testing.assert_array_equal(enc.encode(texts[::-1]), together[::-1])
+
+
+def test_span_vectors_come_from_the_same_pass_and_pool_only_their_tokens():
+    from routeguard.encoders import sentence_spans, split_sentences
+
+    enc = base_encoder()
+    text = ("The stock market fell sharply on Monday. My cat sleeps on the piano all afternoon. "
+            "Quantum computers use qubits instead of bits.")
+    sents = split_sentences(text)
+    spans = sentence_spans(text, sents)
+    assert [text[a:b] for a, b in spans] == sents
+    other = "a short one"
+    vecs, pooled = enc.encode_with_spans([text, other], [spans + [(len(text) + 5, len(text) + 9)], []])
+    np.testing.assert_allclose(vecs, enc.encode([text, other]), atol=1e-5)     # the window vectors are unchanged
+    assert pooled[0].shape == (4, enc.dim) and pooled[1].shape == (0, enc.dim)
+    assert np.isnan(pooled[0][3]).all()                                          # a span with no token: NaN
+    np.testing.assert_allclose(np.linalg.norm(pooled[0][:3], axis=1), 1.0, atol=1e-5)
+    alone = enc.encode(sents)
+    sims = pooled[0][:3] @ alone.T
+    assert (sims.argmax(1) == np.arange(3)).all()           # each span vector is nearest its own sentence
+    # the contextual states of a span are not the sentence encoded alone
+    assert not np.allclose(pooled[0][:3], alone, atol=1e-3)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .encoders import Encoder, new_sentences
+from .encoders import Encoder, new_sentences, sentence_spans
 from .types import Conversation
 
 TARGET_ORDER = ("prompt", "response", "conversation", "trajectory")
@@ -92,10 +92,16 @@ def assemble_features(vector: Callable[[str], np.ndarray], d: int, focus_chunks:
 
 
 def encode_conversations(encoder: Encoder, convs: list[Conversation],
-                         reread: Callable[[EncodedBatch], list[int]] | None = None) -> EncodedBatch:
+                         reread: Callable[[EncodedBatch], list[int]] | None = None,
+                         triage: Callable[[EncodedBatch], list[int]] | None = None) -> EncodedBatch:
     """Feature rows of ``convs``. With ``reread``, a second stage: the conversations it picks from the first
     batch whose focus fits one window but holds several sentences get a row per sentence as well (only the
-    new sentences are encoded)."""
+    new sentences are encoded).
+
+    With ``triage`` instead (and an encoder that pools spans, ``encode_with_spans``), the choice is made per
+    sentence: the first pass also gives each sentence of a one-window focus a vector pooled from the
+    window's own token states, ``triage`` picks rows of that batch (one row per sentence, its own
+    "conversation"), and only the picked sentences are encoded alone and added as rows."""
     focus_chunks, contexts, targets = [], [], []
     for c in convs:
         focus, ctx, tgt = split_texts(c)
@@ -103,6 +109,8 @@ def encode_conversations(encoder: Encoder, convs: list[Conversation],
         contexts.append(ctx)
         targets.append(tgt)
     vectors: dict[str, np.ndarray] = {}
+    if triage is not None and hasattr(encoder, "encode_with_spans"):
+        return _triaged(encoder, convs, focus_chunks, contexts, targets, vectors, triage)
     batch = _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
     if reread is None:
         return batch
@@ -114,6 +122,43 @@ def encode_conversations(encoder: Encoder, convs: list[Conversation],
                 focus_chunks[i] = focus_chunks[i] + parts
                 grown = True
     return _batch(encoder, convs, focus_chunks, contexts, targets, vectors) if grown else batch
+
+
+def _triaged(encoder: Encoder, convs: list[Conversation], focus_chunks: list[list[str]], contexts: list[str],
+             targets: list[str], vectors: dict[str, np.ndarray],
+             triage: Callable[[EncodedBatch], list[int]]) -> EncodedBatch:
+    """:func:`encode_conversations` with per-sentence triage from span-pooled vectors."""
+    cand: dict[str, list[str]] = {}          # one-window focus text -> its sentences
+    for ch in focus_chunks:
+        if len(ch) == 1 and ch[0] not in cand:
+            parts = new_sentences(ch[0], ch)
+            if len(parts) >= 2:
+                cand[ch[0]] = parts
+    span_vecs: dict[str, np.ndarray] = {}
+    if cand:
+        texts = list(cand)
+        vecs, pooled = encoder.encode_with_spans(texts, [sentence_spans(t, cand[t]) for t in texts])  # type: ignore[attr-defined]
+        for t, v, sv in zip(texts, vecs, pooled):
+            vectors[t], span_vecs[t] = v, sv
+    batch = _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
+    rows = [(i, k) for i, ch in enumerate(focus_chunks) if len(ch) == 1 and ch[0] in cand
+            for k in range(len(cand[ch[0]]))]
+    if not rows:
+        return batch
+    d = encoder.dim
+    feats = np.zeros((len(rows), feature_dim(d)), np.float32)
+    for r, (i, k) in enumerate(rows):
+        feats[r] = batch.features[np.flatnonzero(batch.owner == i)[0]]   # context, target, has-context
+        feats[r, :d] = span_vecs[focus_chunks[i][0]][k]
+    sent_batch = EncodedBatch([convs[i] for i, _ in rows], feats, np.arange(len(rows)),
+                              [cand[focus_chunks[i][0]][k] for i, k in rows], np.ones(len(rows), np.int64))
+    picked = sorted(set(triage(sent_batch)))
+    if not picked:
+        return batch
+    for r in picked:
+        i, k = rows[r]
+        focus_chunks[i] = focus_chunks[i] + [cand[focus_chunks[i][0]][k]]
+    return _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
 
 
 def _batch(encoder: Encoder, convs: list[Conversation], focus_chunks: list[list[str]], contexts: list[str],

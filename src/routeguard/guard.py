@@ -98,7 +98,9 @@ class RouteGuard:
         flat, views = with_action_views(convs)
         bar = policy.reread_sentences_above
         reread = None if bar >= 1.0 else (lambda b: self._suspicious(b, bar))
-        return combine_action_views(views, self.judge(encode_conversations(self.encoder, flat, reread), policy, t0))
+        triage = reread if policy.reread_triage == "sentence" else None   # then on each sentence's row
+        batch = encode_conversations(self.encoder, flat, reread, triage)
+        return combine_action_views(views, self.judge(batch, policy, t0))
 
     def _suspicious(self, batch: EncodedBatch, bar: float) -> list[int]:
         """Conversations whose always-on P(unsafe) reaches ``bar`` (all of them if an expert fails: fail closed)."""

@@ -57,6 +57,10 @@ class Policy(BaseModel):
       window are always read by sentence too). 0 re-reads every such text, 1 none; the default 0.02 catches
       0.78 of buried harmful sentences where a full re-read catches 0.83, re-reading 41 % of benign
       paragraphs (benchmarks/results/buried_harm.json).
+    - ``reread_triage``: what the bar is compared with. ``text``: P(unsafe) of the whole window decides
+      whether all its sentences are re-read. ``sentence``: each sentence's P(unsafe) from a vector pooled
+      over its tokens in the window's own pass (no encoder call) decides whether that sentence alone is
+      re-read; encoders that cannot pool spans fall back to ``text``.
     - ``by_target``: ``unsafe_threshold`` / ``category_gate`` / ``standalone`` of one judged target (prompt, response,
       conversation, trajectory). Operating points are chosen per target: benign responses and benign
       prompts do not score alike, so one shared threshold is set by whichever binds first.
@@ -74,6 +78,7 @@ class Policy(BaseModel):
     standalone: dict[str, float] = Field(default_factory=dict)
     by_target: dict[RuleTarget, TargetRule] = Field(default_factory=dict)
     reread_sentences_above: float = Field(0.02, ge=0.0, le=1.0)
+    reread_triage: Literal["text", "sentence"] = "text"
 
     @field_validator("thresholds", "standalone")
     @classmethod

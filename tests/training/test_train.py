@@ -65,6 +65,15 @@ def test_config_rejects_unknown_keys(tmp_path):
         TrainConfig.from_yaml(p)
 
 
+def test_config_rejects_unknown_sentence_negative_styles(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("data: x\nout: y\nsentence_negatives: 4\nsentence_negative_styles: [system_prompts]\n")
+    with pytest.raises(ConfigError, match="system_prompts"):
+        TrainConfig.from_yaml(p)
+    p.write_text("data: x\nout: y\nsentence_negatives: 4\nsentence_negative_styles: [system_prompt]\n")
+    assert TrainConfig.from_yaml(p).sentence_styles == frozenset({"system_prompt"})
+
+
 class _CountingEncoder:
     name, dim, max_tokens = "test/count", 4, 64
 
@@ -149,7 +158,8 @@ def test_operating_points_judge_dev_as_the_guard_runs(trained):
 def test_benign_records_also_teach_their_sentences_alone():
     """``sentence_negatives``: a benign record longer than one window also gives a seeded sample of its
     sentences as rows of their own (the run-time guard reads such texts sentence by sentence), together
-    weighing one row; unsafe records and one-window records keep their window rows only."""
+    weighing one row; unsafe records and one-window records keep their window rows only. With
+    ``sentence_styles``, only benign records of those styles, one-window ones included."""
     from routeguard.data.schema import Record
     from routeguard.encoders import base_encoder
     from routeguard.training.embed_cache import EmbeddingCache
@@ -160,8 +170,8 @@ def test_benign_records_also_teach_their_sentences_alone():
                  for i, p in enumerate(places * 3)]
     story = " ".join(sentences)
 
-    def rec(i, label, text):
-        return Record(id=f"s:{i}", source="s", language="en", target="prompt", label=label, style="forum",
+    def rec(i, label, text, style="forum"):
+        return Record(id=f"s:{i}", source="s", language="en", target="prompt", label=label, style=style,
                       messages=[{"role": "user", "content": text}],
                       categories=["weapons_drugs_physical_harm"] if label == "unsafe" else [])
 
@@ -181,3 +191,14 @@ def test_benign_records_also_teach_their_sentences_alone():
         np.testing.assert_allclose(p.feats[r, :enc.dim], vecs[j], atol=1e-5)
     again = prepare(recs, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13)
     np.testing.assert_array_equal(again.feats, p.feats)                 # the sample is seeded
+    # restricted to some styles: only their benign records, and a one-window record of several sentences too
+    short_sp = rec(4, "safe", "You are a helpful assistant. Format your responses in markdown. Keep answers short.",
+                   "system_prompt")
+    recs2 = recs + [short_sp]
+    only = prepare(recs2, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13,
+                   sentence_styles=frozenset({"system_prompt"}))
+    assert np.bincount(only.owner).tolist() == [n_win, n_win, 1, 1 + 3]     # the forum story gives none now
+    np.testing.assert_allclose(only.row_weight[-3:], [1 / 3] * 3, rtol=1e-6)
+    np.testing.assert_allclose(only.feats[-3:, :enc.dim],
+                               enc.encode(["You are a helpful assistant.", "Format your responses in markdown.",
+                                           "Keep answers short."]), atol=1e-5)

@@ -87,9 +87,23 @@ class OnnxEncoder:
                            **{**kept, **options})
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, None)[0]
+
+    def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                          ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The vectors of ``texts`` and, from the same pass, of character spans inside each (``spans[i]``:
+        (start, end) offsets into ``texts[i]``): each span's vector is the mean of its tokens' contextual
+        states, L2-normalised, so a sentence inside a window gets a vector without an encoder call of its
+        own. A span with no token inside the encoded text (beyond the window, or empty) is NaN."""
+        vecs, span_vecs = self._encode(texts, spans)
+        return vecs, span_vecs  # type: ignore[return-value]
+
+    def _encode(self, texts: list[str], spans: list[list[tuple[int, int]]] | None
+                ) -> tuple[np.ndarray, list[np.ndarray] | None]:
         if not texts:
-            return np.zeros((0, self.dim), np.float32)
+            return np.zeros((0, self.dim), np.float32), ([] if spans is not None else None)
         out = np.empty((len(texts), self.dim), np.float32)
+        span_out = None if spans is None else [np.full((len(s), self.dim), np.nan, np.float32) for s in spans]
         # sort by length, then encode in windows; each window is cut into runs of similar token length
         order = np.argsort([len(t) for t in texts], kind="stable")
         for s in range(0, len(texts), WINDOW):
@@ -103,23 +117,36 @@ class OnnxEncoder:
             for run in _runs(lens[within], 1 if self.per_text else self.batch_size):
                 rows = within[run]
                 width = int(lens[rows].max())
-                jobs.append((idx[rows], ids[rows, :width], mask[rows, :width]))
+                pools = None if spans is None else [_span_weights(enc[r], spans[idx[r]], width) for r in rows]
+                jobs.append((idx[rows], ids[rows, :width], mask[rows, :width], pools))
             if self._pool is not None and len(jobs) > 1:
-                vecs = self._pool.map(lambda j: self._encode_ids(j[1], j[2]), jobs)
+                vecs = self._pool.map(lambda j: self._encode_ids(j[1], j[2], j[3]), jobs)
             else:
-                vecs = (self._encode_ids(j[1], j[2]) for j in jobs)
-            for (dst, _, _), v in zip(jobs, vecs):
+                vecs = (self._encode_ids(j[1], j[2], j[3]) for j in jobs)
+            for (dst, _, _, _), (v, sv) in zip(jobs, vecs):
                 out[dst] = v
-        return out
+                if span_out is not None and sv is not None:
+                    for k, d in enumerate(dst):
+                        span_out[d] = sv[k]
+        return out, span_out
 
-    def _encode_ids(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _encode_ids(self, ids: np.ndarray, mask: np.ndarray, pools: list[np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
         hidden = self._sess.run(None, feed)[0]
         m = mask[..., None].astype(np.float32)
-        vec = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
-        return vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
+        vec = _normalised((hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None))
+        if pools is None:
+            return vec, None
+        span_vecs = []
+        for h, w in zip(hidden, pools):                  # w: (spans, width) token weights of one text
+            n = w.sum(1, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sv = _normalised((w @ h) / n)               # 0 / 0 -> NaN: a span with no token
+            span_vecs.append(sv.astype(np.float32))
+        return vec, span_vecs
 
     def chunk(self, text: str, sentences: bool = True) -> list[str]:
         """Overlapping windows of at most ``max_tokens`` tokens covering the whole text.
@@ -151,6 +178,36 @@ class OnnxEncoder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._chunk_tok.encode(text, add_special_tokens=False).ids)
+
+
+def _normalised(v: np.ndarray) -> np.ndarray:
+    return v / np.clip(np.linalg.norm(v, axis=1, keepdims=True), 1e-12, None)
+
+
+def _span_weights(enc, spans: list[tuple[int, int]], width: int) -> np.ndarray:
+    """(spans, width) 0/1 weights: the non-special tokens of a tokenised text lying inside each span."""
+    w = np.zeros((len(spans), width), np.float32)
+    special = enc.special_tokens_mask
+    for j, (a, b) in enumerate(enc.offsets[:width]):
+        if special[j] or b <= a:
+            continue
+        for k, (s0, s1) in enumerate(spans):
+            if a >= s0 and b <= s1:
+                w[k, j] = 1.0
+    return w
+
+
+def sentence_spans(text: str, sentences: list[str]) -> list[tuple[int, int]]:
+    """Character spans of ``sentences`` (as :func:`split_sentences` returns them, in order) in ``text``."""
+    out, at = [], 0
+    for snt in sentences:
+        i = text.find(snt, at)
+        if i < 0:
+            i = text.find(snt)
+        out.append((i, i + len(snt)) if i >= 0 else (0, 0))
+        if i >= 0:
+            at = i + len(snt)
+    return out
 
 
 #: Texts tokenised together (bounds the padded id matrix: WINDOW x max_tokens).

@@ -57,6 +57,7 @@ class TrainConfig(BaseModel):
     source_cap: int = 4000               # max effective training weight of one source
     max_chunks: int = 4                  # training rows per long record (first and last chunks kept)
     sentence_negatives: int = Field(0, ge=0)  # benign long records also teach up to this many sentences alone (fitting.prepare)
+    sentence_negative_styles: list[str] | None = None  # only benign records of these styles (one-window ones too)
     head: HeadConfig = Field(default_factory=HeadConfig)
     router_recall: float = 0.97          # dev router recall the route threshold is chosen for
     expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model
@@ -77,7 +78,17 @@ class TrainConfig(BaseModel):
             raise ValueError("quantize_encoder applies to the packaged encoder; a fine-tuned one uses finetune.quantize")
         if self.matcher is not None and self.datasets_root is None:
             raise ValueError("matcher needs datasets_root (the matcher learns from ST-WebAgentBench pairs)")
+        if self.sentence_negative_styles is not None:
+            from ..data.schema import STYLES
+
+            unknown = sorted(set(self.sentence_negative_styles) - set(STYLES))
+            if unknown:
+                raise ValueError(f"sentence_negative_styles: unknown styles {unknown}; known: {', '.join(STYLES)}")
         return self
+
+    @property
+    def sentence_styles(self) -> frozenset[str] | None:
+        return None if self.sentence_negative_styles is None else frozenset(self.sentence_negative_styles)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":

@@ -51,14 +51,19 @@ def to_conv(r: Record) -> Conversation:
 
 
 def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
-            progress: Progress | None = None, sentence_negatives: int = 0, seed: int = 0) -> Prepared:
+            progress: Progress | None = None, sentence_negatives: int = 0, seed: int = 0,
+            sentence_styles: frozenset[str] | None = None) -> Prepared:
     """Feature rows of ``records``: one per token window (at most ``max_chunks``). With
     ``sentence_negatives``, each benign record longer than one window also gives up to that many of its
     sentences as rows of their own (a seeded sample; together they weigh as much as one window row): the
     guard reads such texts sentence by sentence too, and heads that never saw a benign sentence alone flag
-    everyday ones ("Agent: I would recommend the mall, it's about 20 minutes"). Off in the default recipe:
-    measured in benchmarks/results/proxies/sentence-negatives-2026-12-07.md, it trades ToxicChat F1 for
-    fewer false positives on styles."""
+    everyday ones ("Agent: I would recommend the mall, it's about 20 minutes"). Measured for every style in
+    benchmarks/results/proxies/sentence-negatives-2026-12-07.md: it trades ToxicChat F1 for fewer false
+    positives on styles. ``sentence_styles`` restricts it to benign records of those styles, and then a
+    one-window record of several sentences qualifies too (the run-time guard re-reads a one-window text
+    whose P(unsafe) reaches ``Policy.reread_sentences_above``): a system prompt's "Format your responses
+    in markdown." alone reads like a jailbreak's instructions to the assistant to heads that never saw it
+    alone."""
     enc = cache.encoder
     kept, chunks, contexts, targets, weights = [], [], [], [], []
     for r in records:
@@ -71,7 +76,8 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
         if len(ch) > max_chunks:               # first chunk + the last ones (harm is often at the end)
             ch = ch[:1] + ch[-(max_chunks - 1):]
         alone = benign_sentences(focus, ch, sentence_negatives, f"{seed}:{r.id}") \
-            if sentence_negatives > 0 and r.label == "safe" and len(ch) > 1 else []
+            if sentence_negatives > 0 and r.label == "safe" and (
+                len(ch) > 1 if sentence_styles is None else r.style in sentence_styles) else []
         weights += [1.0] * len(ch) + [1.0 / max(1, len(alone))] * len(alone)
         ch = ch + alone
         kept.append(r)

@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--batch-total", type=int, default=4096)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--long-total", type=int, default=512, help="texts of ~650 characters, batched")
+    ap.add_argument("--reread-triage", choices=["text", "sentence"], help="override the policy's reread_triage")
+    ap.add_argument("--reread-bar", type=float, help="override the policy's reread_sentences_above")
     ap.add_argument("--out", default="benchmarks/results/speed.json")
     a = ap.parse_args()
 
@@ -63,6 +65,10 @@ def main() -> None:
     t = time.perf_counter()
     guard = routeguard.load(a.model)
     load_s = time.perf_counter() - t
+    changes = {k: v for k, v in (("reread_triage", a.reread_triage), ("reread_sentences_above", a.reread_bar))
+               if v is not None}
+    if changes:
+        guard = guard.replace(policy=guard.policy.model_copy(update=changes))
     qs = texts(max(a.single, a.batch_total))
     for q in qs[:20]:
         guard.check(q)                                           # warm-up
@@ -98,6 +104,7 @@ def main() -> None:
 
     res = {
         "model": a.model,
+        "reread": {"triage": guard.policy.reread_triage, "bar": guard.policy.reread_sentences_above},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "load_seconds": round(load_s, 2),
         "single_p50_ms": round(statistics.median(single), 2),

@@ -63,6 +63,13 @@ def test_sentence_triage_rereads_only_the_sentences_that_score_high_in_the_windo
     assert calm.chunks == 1 and not calm.flagged
     everything = guard.check(paragraph + harmful, policy=per_sentence.model_copy(update={"reread_sentences_above": 0.0}))
     assert everything.chunks == 1 + len(routeguard.encoders.new_sentences(paragraph + harmful, [paragraph + harmful]))
+    # a text of many windows: its sentences are triaged too, instead of all being read alone
+    long = ("Our community garden meets every Saturday morning. We water the tomatoes, pick the beans, "
+            "and share coffee afterwards. The compost heap behind the shed is turned once a month. ") * 30 + harmful
+    windows = len(guard.encoder.chunk(long, sentences=False))
+    assert windows > 1
+    v = guard.check(long, policy=per_sentence)
+    assert v.flagged and windows < v.chunks < len(guard.encoder.chunk(long))
 
 
 def test_sentence_triage_fails_closed_when_the_binary_expert_errors(guard):

@@ -99,9 +99,12 @@ def encode_conversations(encoder: Encoder, convs: list[Conversation],
     new sentences are encoded).
 
     With ``triage`` instead (and an encoder that pools spans, ``encode_with_spans``), the choice is made per
-    sentence: the first pass also gives each sentence of a one-window focus a vector pooled from the
-    window's own token states, ``triage`` picks rows of that batch (one row per sentence, its own
-    "conversation"), and only the picked sentences are encoded alone and added as rows."""
+    sentence, for one-window and longer texts alike: the first pass encodes the windows only and gives each
+    sentence inside a window a vector pooled from that window's token states, ``triage`` picks rows of a
+    batch of those (one row per sentence, its own "conversation"), and only the picked sentences are
+    encoded alone and added as rows. A sentence that lies in no window whole is read alone anyway."""
+    if triage is not None and hasattr(encoder, "encode_with_spans"):
+        return _triaged(encoder, convs, triage)
     focus_chunks, contexts, targets = [], [], []
     for c in convs:
         focus, ctx, tgt = split_texts(c)
@@ -109,8 +112,6 @@ def encode_conversations(encoder: Encoder, convs: list[Conversation],
         contexts.append(ctx)
         targets.append(tgt)
     vectors: dict[str, np.ndarray] = {}
-    if triage is not None and hasattr(encoder, "encode_with_spans"):
-        return _triaged(encoder, convs, focus_chunks, contexts, targets, vectors, triage)
     batch = _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
     if reread is None:
         return batch
@@ -124,40 +125,57 @@ def encode_conversations(encoder: Encoder, convs: list[Conversation],
     return _batch(encoder, convs, focus_chunks, contexts, targets, vectors) if grown else batch
 
 
-def _triaged(encoder: Encoder, convs: list[Conversation], focus_chunks: list[list[str]], contexts: list[str],
-             targets: list[str], vectors: dict[str, np.ndarray],
-             triage: Callable[[EncodedBatch], list[int]]) -> EncodedBatch:
+def _triaged(encoder: Encoder, convs: list[Conversation], triage: Callable[[EncodedBatch], list[int]]
+             ) -> EncodedBatch:
     """:func:`encode_conversations` with per-sentence triage from span-pooled vectors."""
-    cand: dict[str, list[str]] = {}          # one-window focus text -> its sentences
-    for ch in focus_chunks:
-        if len(ch) == 1 and ch[0] not in cand:
-            parts = new_sentences(ch[0], ch)
-            if len(parts) >= 2:
-                cand[ch[0]] = parts
-    span_vecs: dict[str, np.ndarray] = {}
-    if cand:
-        texts = list(cand)
-        vecs, pooled = encoder.encode_with_spans(texts, [sentence_spans(t, cand[t]) for t in texts])  # type: ignore[attr-defined]
-        for t, v, sv in zip(texts, vecs, pooled):
-            vectors[t], span_vecs[t] = v, sv
+    focus_chunks, contexts, targets, extra = [], [], [], []
+    spans: dict[str, list[tuple[int, int]]] = {}     # window text -> spans of the sentences it holds whole
+    cand: list[tuple[int, str, int, str]] = []       # (conversation, window, span index, sentence)
+    for i, c in enumerate(convs):
+        focus, ctx, tgt = split_texts(c)
+        wins = encoder.chunk(focus, sentences=False) if focus.strip() else [focus]  # type: ignore[call-arg]
+        focus_chunks.append(wins)
+        contexts.append(ctx)
+        targets.append(tgt)
+        parts = new_sentences(focus, wins)
+        alone = []
+        if len(parts) >= 2 or len(wins) > 1:
+            for snt in parts:
+                w = next((w for w in wins if snt in w), None)
+                if w is None:
+                    alone.append(snt)                  # across a window boundary: no span to pool
+                    continue
+                a = w.find(snt)
+                spans.setdefault(w, [])
+                if (a, a + len(snt)) not in spans[w]:
+                    spans[w].append((a, a + len(snt)))
+                cand.append((i, w, spans[w].index((a, a + len(snt))), snt))
+        extra.append(alone)
+    vectors: dict[str, np.ndarray] = {}
+    pooled: dict[str, np.ndarray] = {}
+    if spans:
+        texts = list(spans)
+        vecs, pv = encoder.encode_with_spans(texts, [spans[t] for t in texts])  # type: ignore[attr-defined]
+        for t, v, sv in zip(texts, vecs, pv):
+            vectors[t], pooled[t] = v, sv
     batch = _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
-    rows = [(i, k) for i, ch in enumerate(focus_chunks) if len(ch) == 1 and ch[0] in cand
-            for k in range(len(cand[ch[0]]))]
-    if not rows:
-        return batch
-    d = encoder.dim
-    feats = np.zeros((len(rows), feature_dim(d)), np.float32)
-    for r, (i, k) in enumerate(rows):
-        feats[r] = batch.features[np.flatnonzero(batch.owner == i)[0]]   # context, target, has-context
-        feats[r, :d] = span_vecs[focus_chunks[i][0]][k]
-    sent_batch = EncodedBatch([convs[i] for i, _ in rows], feats, np.arange(len(rows)),
-                              [cand[focus_chunks[i][0]][k] for i, k in rows], np.ones(len(rows), np.int64))
-    picked = sorted(set(triage(sent_batch)))
-    if not picked:
-        return batch
+    picked: list[int] = []
+    if cand:
+        d = encoder.dim
+        first_row = np.full(len(convs), -1)
+        first_row[batch.owner[::-1]] = np.arange(len(batch.owner))[::-1]
+        feats = np.zeros((len(cand), feature_dim(d)), np.float32)
+        for r, (i, w, k, _) in enumerate(cand):
+            feats[r] = batch.features[first_row[i]]            # context, target, has-context
+            feats[r, :d] = pooled[w][k]
+        sent_batch = EncodedBatch([convs[i] for i, _, _, _ in cand], feats, np.arange(len(cand)),
+                                  [snt for _, _, _, snt in cand], np.ones(len(cand), np.int64))
+        picked = sorted(set(triage(sent_batch)))
     for r in picked:
-        i, k = rows[r]
-        focus_chunks[i] = focus_chunks[i] + [cand[focus_chunks[i][0]][k]]
+        extra[cand[r][0]].append(cand[r][3])
+    if not any(extra):
+        return batch
+    focus_chunks = [ch + list(dict.fromkeys(x)) for ch, x in zip(focus_chunks, extra)]
     return _batch(encoder, convs, focus_chunks, contexts, targets, vectors)
 
 

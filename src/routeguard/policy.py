@@ -58,9 +58,10 @@ class Policy(BaseModel):
       0.78 of buried harmful sentences where a full re-read catches 0.83, re-reading 41 % of benign
       paragraphs (benchmarks/results/buried_harm.json).
     - ``reread_triage``: what the bar is compared with. ``text``: P(unsafe) of the whole window decides
-      whether all its sentences are re-read. ``sentence``: each sentence's P(unsafe) from a vector pooled
-      over its tokens in the window's own pass (no encoder call) decides whether that sentence alone is
-      re-read; encoders that cannot pool spans fall back to ``text``.
+      whether all its sentences are re-read (a text of several windows: always). ``sentence``: each
+      sentence's P(unsafe) from a vector pooled over its tokens in its window's own pass (no encoder call)
+      decides whether that sentence alone is re-read, in texts of one window and of several; encoders that
+      cannot pool spans fall back to ``text``.
     - ``by_target``: ``unsafe_threshold`` / ``category_gate`` / ``standalone`` of one judged target (prompt, response,
       conversation, trajectory). Operating points are chosen per target: benign responses and benign
       prompts do not score alike, so one shared threshold is set by whichever binds first.

@@ -73,5 +73,12 @@ class CachedEncoder:
         self.cache.ensure(texts, save=False)
         return np.stack([self.cache.get(t) for t in texts])
 
-    def chunk(self, text: str) -> list[str]:
-        return self.cache.encoder.chunk(text)
+    def chunk(self, text: str, **options) -> list[str]:
+        return self.cache.encoder.chunk(text, **options)
+
+    def __getattr__(self, name: str):
+        # span pooling (``encode_with_spans``) needs the token states: only the real encoder has them, so
+        # a guard judging dev through this cache takes the same per-sentence triage path as at run time
+        if name == "encode_with_spans" and hasattr(self.cache.encoder, name):
+            return getattr(self.cache.encoder, name)
+        raise AttributeError(name)

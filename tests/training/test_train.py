@@ -199,6 +199,9 @@ def test_benign_records_also_teach_their_sentences_alone():
                    sentence_styles=frozenset({"system_prompt"}))
     assert np.bincount(only.owner).tolist() == [n_win, n_win, 1, 1 + 3]     # the forum story gives none now
     np.testing.assert_allclose(only.row_weight[-3:], [1 / 3] * 3, rtol=1e-6)
+    heavy = prepare(recs2, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13,
+                    sentence_styles=frozenset({"system_prompt"}), sentence_weight=3.0)
+    np.testing.assert_allclose(heavy.row_weight[-3:], [1.0] * 3, rtol=1e-6)      # each row as much as a window
     np.testing.assert_allclose(only.feats[-3:, :enc.dim],
                                enc.encode(["You are a helpful assistant.", "Format your responses in markdown.",
                                            "Keep answers short."]), atol=1e-5)

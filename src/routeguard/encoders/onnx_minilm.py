@@ -186,14 +186,14 @@ def _normalised(v: np.ndarray) -> np.ndarray:
 
 def _span_weights(enc, spans: list[tuple[int, int]], width: int) -> np.ndarray:
     """(spans, width) 0/1 weights: the non-special tokens of a tokenised text lying inside each span."""
+    if not spans:
+        return np.zeros((0, width), np.float32)
+    offs = np.array(enc.offsets[:width], np.int64).reshape(-1, 2)
+    ok = (np.array(enc.special_tokens_mask[:width]) == 0) & (offs[:, 1] > offs[:, 0])
+    sp = np.array(spans, np.int64)
+    inside = (offs[None, :, 0] >= sp[:, :1]) & (offs[None, :, 1] <= sp[:, 1:]) & ok[None]
     w = np.zeros((len(spans), width), np.float32)
-    special = enc.special_tokens_mask
-    for j, (a, b) in enumerate(enc.offsets[:width]):
-        if special[j] or b <= a:
-            continue
-        for k, (s0, s1) in enumerate(spans):
-            if a >= s0 and b <= s1:
-                w[k, j] = 1.0
+    w[:, :inside.shape[1]] = inside
     return w
 
 

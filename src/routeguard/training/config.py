@@ -58,6 +58,7 @@ class TrainConfig(BaseModel):
     max_chunks: int = 4                  # training rows per long record (first and last chunks kept)
     sentence_negatives: int = Field(0, ge=0)  # benign long records also teach up to this many sentences alone (fitting.prepare)
     sentence_negative_styles: list[str] | None = None  # only benign records of these styles (one-window ones too)
+    sentence_negative_weight: float = Field(1.0, gt=0)  # what one record's sentence rows weigh together, in rows
     head: HeadConfig = Field(default_factory=HeadConfig)
     router_recall: float = 0.97          # dev router recall the route threshold is chosen for
     expansions: list[ExpansionConfig] = Field(default_factory=list)  # applied to the routeguard model

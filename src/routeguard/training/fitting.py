@@ -52,7 +52,7 @@ def to_conv(r: Record) -> Conversation:
 
 def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
             progress: Progress | None = None, sentence_negatives: int = 0, seed: int = 0,
-            sentence_styles: frozenset[str] | None = None) -> Prepared:
+            sentence_styles: frozenset[str] | None = None, sentence_weight: float = 1.0) -> Prepared:
     """Feature rows of ``records``: one per token window (at most ``max_chunks``). With
     ``sentence_negatives``, each benign record longer than one window also gives up to that many of its
     sentences as rows of their own (a seeded sample; together they weigh as much as one window row): the
@@ -63,7 +63,7 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
     one-window record of several sentences qualifies too (the run-time guard re-reads a one-window text
     whose P(unsafe) reaches ``Policy.reread_sentences_above``): a system prompt's "Format your responses
     in markdown." alone reads like a jailbreak's instructions to the assistant to heads that never saw it
-    alone."""
+    alone. ``sentence_weight``: what a record's sentence rows weigh together, in window rows."""
     enc = cache.encoder
     kept, chunks, contexts, targets, weights = [], [], [], [], []
     for r in records:
@@ -78,7 +78,7 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
         alone = benign_sentences(focus, ch, sentence_negatives, f"{seed}:{r.id}") \
             if sentence_negatives > 0 and r.label == "safe" and (
                 len(ch) > 1 if sentence_styles is None else r.style in sentence_styles) else []
-        weights += [1.0] * len(ch) + [1.0 / max(1, len(alone))] * len(alone)
+        weights += [1.0] * len(ch) + [sentence_weight / max(1, len(alone))] * len(alone)
         ch = ch + alone
         kept.append(r)
         chunks.append(ch)

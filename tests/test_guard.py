@@ -72,7 +72,8 @@ def test_sentence_triage_rereads_only_the_sentences_that_score_high_in_the_windo
     assert v.flagged and windows < v.chunks < len(guard.encoder.chunk(long))
 
 
-def test_sentence_triage_fails_closed_when_the_binary_expert_errors(guard):
+@pytest.mark.parametrize("triage", ["text", "sentence"])
+def test_reread_triage_fails_closed_when_the_binary_expert_errors(guard, triage):
     class Broken(Expert):
         name, outputs = "general", ("unsafe",)
 
@@ -81,21 +82,8 @@ def test_sentence_triage_fails_closed_when_the_binary_expert_errors(guard):
 
     g = routeguard.RouteGuard(guard.encoder, {**guard.experts, "general": Broken()}, guard.router, guard.policy)
     paragraph = "We water the tomatoes on Saturday. Then we share coffee. The beans are ready in June."
-    v = g.check(paragraph, policy=guard.policy.model_copy(update={"reread_triage": "sentence"}))
-    assert v.chunks == 4 and v.degraded and v.flagged             # every sentence read, and fail closed
-
-
-def test_reread_triage_fails_closed_when_the_binary_expert_errors(guard):
-    class Broken(Expert):
-        name, outputs = "general", ("unsafe",)
-
-        def score(self, batch, which):
-            raise RuntimeError("boom")
-
-    g = routeguard.RouteGuard(guard.encoder, {**guard.experts, "general": Broken()}, guard.router, guard.policy)
-    paragraph = "We water the tomatoes on Saturday. Then we share coffee. The beans are ready in June."
-    v = g.check(paragraph)
-    assert v.chunks > 1                                           # triage failed: every sentence read
+    v = g.check(paragraph, policy=guard.policy.model_copy(update={"reread_triage": triage}))
+    assert v.chunks == 4                                          # triage failed: every sentence read
     assert v.degraded and v.flagged                               # and the verdict fails closed
 
 

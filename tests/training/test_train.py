@@ -9,6 +9,7 @@ import routeguard
 from routeguard.data.build import build, write
 from routeguard.errors import ConfigError
 from routeguard.training.config import TrainConfig
+from routeguard.training.fitting import SentenceNegatives
 from routeguard.training.train import cap_sources, train
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datasets"
@@ -71,7 +72,7 @@ def test_config_rejects_unknown_sentence_negative_styles(tmp_path):
     with pytest.raises(ConfigError, match="system_prompts"):
         TrainConfig.from_yaml(p)
     p.write_text("data: x\nout: y\nsentence_negatives: 4\nsentence_negative_styles: [system_prompt]\n")
-    assert TrainConfig.from_yaml(p).sentence_styles == frozenset({"system_prompt"})
+    assert TrainConfig.from_yaml(p).sentence_rows == SentenceNegatives(4, frozenset({"system_prompt"}), 1.0)
 
 
 class _CountingEncoder:
@@ -159,7 +160,7 @@ def test_benign_records_also_teach_their_sentences_alone():
     """``sentence_negatives``: a benign record longer than one window also gives a seeded sample of its
     sentences as rows of their own (the run-time guard reads such texts sentence by sentence), together
     weighing one row; unsafe records and one-window records keep their window rows only. With
-    ``sentence_styles``, only benign records of those styles, one-window ones included."""
+    styles, only benign records of those styles, one-window ones included."""
     from routeguard.data.schema import Record
     from routeguard.encoders import base_encoder
     from routeguard.training.embed_cache import EmbeddingCache
@@ -181,7 +182,7 @@ def test_benign_records_also_teach_their_sentences_alone():
     recs = [rec(1, "safe", story), rec(2, "unsafe", story), rec(3, "safe", " ".join(sentences[:3]))]
     plain = prepare(recs, EmbeddingCache(enc, None), 4)
     assert np.bincount(plain.owner).tolist() == [n_win, n_win, 1] and np.all(plain.row_weight == 1)
-    p = prepare(recs, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13)
+    p = prepare(recs, EmbeddingCache(enc, None), 4, sentences=SentenceNegatives(3), seed=13)
     assert np.bincount(p.owner).tolist() == [n_win + 3, n_win, 1]      # 3 sentences, benign long records only
     np.testing.assert_allclose(p.row_weight[:n_win + 3], [1] * n_win + [1 / 3] * 3, rtol=1e-6)
     vecs = enc.encode(sentences)
@@ -189,18 +190,17 @@ def test_benign_records_also_teach_their_sentences_alone():
     assert len(set(picked)) == 3
     for r, j in zip(range(n_win, n_win + 3), picked):                    # each row is one sentence, alone
         np.testing.assert_allclose(p.feats[r, :enc.dim], vecs[j], atol=1e-5)
-    again = prepare(recs, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13)
+    again = prepare(recs, EmbeddingCache(enc, None), 4, sentences=SentenceNegatives(3), seed=13)
     np.testing.assert_array_equal(again.feats, p.feats)                 # the sample is seeded
     # restricted to some styles: only their benign records, and a one-window record of several sentences too
     short_sp = rec(4, "safe", "You are a helpful assistant. Format your responses in markdown. Keep answers short.",
                    "system_prompt")
     recs2 = recs + [short_sp]
-    only = prepare(recs2, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13,
-                   sentence_styles=frozenset({"system_prompt"}))
+    only = prepare(recs2, EmbeddingCache(enc, None), 4, sentences=SentenceNegatives(3, frozenset({"system_prompt"})), seed=13)
     assert np.bincount(only.owner).tolist() == [n_win, n_win, 1, 1 + 3]     # the forum story gives none now
     np.testing.assert_allclose(only.row_weight[-3:], [1 / 3] * 3, rtol=1e-6)
-    heavy = prepare(recs2, EmbeddingCache(enc, None), 4, sentence_negatives=3, seed=13,
-                    sentence_styles=frozenset({"system_prompt"}), sentence_weight=3.0)
+    heavy = prepare(recs2, EmbeddingCache(enc, None), 4, sentences=SentenceNegatives(3, frozenset({"system_prompt"}), 3.0),
+                    seed=13)
     np.testing.assert_allclose(heavy.row_weight[-3:], [1.0] * 3, rtol=1e-6)      # each row as much as a window
     np.testing.assert_allclose(only.feats[-3:, :enc.dim],
                                enc.encode(["You are a helpful assistant.", "Format your responses in markdown.",

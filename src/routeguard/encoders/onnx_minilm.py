@@ -95,8 +95,7 @@ class OnnxEncoder:
         (start, end) offsets into ``texts[i]``): each span's vector is the mean of its tokens' contextual
         states, L2-normalised, so a sentence inside a window gets a vector without an encoder call of its
         own. A span with no token inside the encoded text (beyond the window, or empty) is NaN."""
-        vecs, span_vecs = self._encode(texts, spans)
-        return vecs, span_vecs  # type: ignore[return-value]
+        return self._encode(texts, spans)  # type: ignore[return-value]
 
     def _encode(self, texts: list[str], spans: list[list[tuple[int, int]]] | None
                 ) -> tuple[np.ndarray, list[np.ndarray] | None]:

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .fitting import SentenceNegatives
 
 
 class HeadConfig(BaseModel):
@@ -88,8 +92,11 @@ class TrainConfig(BaseModel):
         return self
 
     @property
-    def sentence_styles(self) -> frozenset[str] | None:
-        return None if self.sentence_negative_styles is None else frozenset(self.sentence_negative_styles)
+    def sentence_rows(self) -> "SentenceNegatives":
+        from .fitting import SentenceNegatives
+
+        styles = None if self.sentence_negative_styles is None else frozenset(self.sentence_negative_styles)
+        return SentenceNegatives(self.sentence_negatives, styles, self.sentence_negative_weight)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":

@@ -17,7 +17,7 @@ from ..router import Router
 from ..taxonomy import ALL_CATEGORIES
 from .config import HeadConfig
 from .embed_cache import EmbeddingCache
-from .fitting import (Progress, _select, best_threshold, calibrate, cap_sources, fit_head, prepare, record_logits,
+from .fitting import (Progress, SentenceNegatives, _select, best_threshold, calibrate, cap_sources, fit_head, prepare, record_logits,
                       style_weights)
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 def expand(model: str | Path, expert: str, categories: list[str], data: str | Path, out: str | Path, *,
            head: HeadConfig | None = None, router_hidden: list[int] | None = None, seed: int = 13,
            source_cap: int = 4000, max_chunks: int = 4, exclude: list[str] | None = None,
-           cache_dir: Path | None = None, progress: Progress | None = None, sentence_negatives: int = 0,
-           sentence_styles: frozenset[str] | None = None, sentence_weight: float = 1.0) -> Path:
+           cache_dir: Path | None = None, progress: Progress | None = None,
+           sentences: SentenceNegatives = SentenceNegatives()) -> Path:
     guard = RouteGuard.from_folder(model)
     if guard.router is None:
         raise ConfigError(f"{model} has no router: expansion adds a routed expert")
@@ -43,7 +43,7 @@ def expand(model: str | Path, expert: str, categories: list[str], data: str | Pa
     data = Path(data)
     cache = EmbeddingCache(guard.encoder, cache_dir or (data / ".cache"))
     tr = prepare(cap_sources(_select(read_split(data, "train"), False, exclude or []), source_cap, seed),
-                 cache, max_chunks, progress, sentence_negatives, seed, sentence_styles, sentence_weight)
+                 cache, max_chunks, progress, sentences, seed)
     dv = prepare(_select(read_split(data, "dev"), False, exclude or []), cache, max_chunks, progress)
 
     def labels(p):

@@ -50,20 +50,32 @@ def to_conv(r: Record) -> Conversation:
     return Conversation(messages=[Message.model_validate(m) for m in r.messages], target=r.target)
 
 
-def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
-            progress: Progress | None = None, sentence_negatives: int = 0, seed: int = 0,
-            sentence_styles: frozenset[str] | None = None, sentence_weight: float = 1.0) -> Prepared:
-    """Feature rows of ``records``: one per token window (at most ``max_chunks``). With
-    ``sentence_negatives``, each benign record longer than one window also gives up to that many of its
-    sentences as rows of their own (a seeded sample; together they weigh as much as one window row): the
-    guard reads such texts sentence by sentence too, and heads that never saw a benign sentence alone flag
-    everyday ones ("Agent: I would recommend the mall, it's about 20 minutes"). Measured for every style in
-    benchmarks/results/proxies/sentence-negatives-2026-12-07.md: it trades ToxicChat F1 for fewer false
-    positives on styles. ``sentence_styles`` restricts it to benign records of those styles, and then a
-    one-window record of several sentences qualifies too (the run-time guard re-reads a one-window text
-    whose P(unsafe) reaches ``Policy.reread_sentences_above``): a system prompt's "Format your responses
-    in markdown." alone reads like a jailbreak's instructions to the assistant to heads that never saw it
-    alone. ``sentence_weight``: what a record's sentence rows weigh together, in window rows."""
+@dataclass(frozen=True)
+class SentenceNegatives:
+    """Benign records' sentences as training rows of their own (:func:`prepare`): the run-time guard also
+    reads texts sentence by sentence, and heads that never saw a benign sentence alone flag everyday ones
+    ("Agent: I would recommend the mall, it's about 20 minutes").
+
+    ``k`` sentences at most per record (a seeded sample; 0: off), weighing ``weight`` window rows together.
+    ``styles`` None: benign records longer than one window, of every style (measured in
+    benchmarks/results/proxies/sentence-negatives-2026-12-07.md: fewer false positives on styles, less
+    ToxicChat F1). A set of styles: only benign records of those, one-window ones of several sentences too
+    (the run-time guard re-reads a one-window text whose P(unsafe) reaches ``Policy.reread_sentences_above``):
+    a system prompt's "Format your responses in markdown." alone reads like a jailbreak's instructions to the
+    assistant (benchmarks/results/proxies/system-prompt-sentences-2026-12-08.md)."""
+
+    k: int = 0
+    styles: frozenset[str] | None = None
+    weight: float = 1.0
+
+    def applies(self, r: Record, windows: int) -> bool:
+        return self.k > 0 and r.label == "safe" and (windows > 1 if self.styles is None else r.style in self.styles)
+
+
+def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int, progress: Progress | None = None,
+            sentences: SentenceNegatives = SentenceNegatives(), seed: int = 0) -> Prepared:
+    """Feature rows of ``records``: one per token window (at most ``max_chunks``), plus the sentence rows of
+    ``sentences`` (off by default)."""
     enc = cache.encoder
     kept, chunks, contexts, targets, weights = [], [], [], [], []
     for r in records:
@@ -75,10 +87,8 @@ def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int,
         ch = _windows(enc, focus) if focus.strip() else [focus]
         if len(ch) > max_chunks:               # first chunk + the last ones (harm is often at the end)
             ch = ch[:1] + ch[-(max_chunks - 1):]
-        alone = benign_sentences(focus, ch, sentence_negatives, f"{seed}:{r.id}") \
-            if sentence_negatives > 0 and r.label == "safe" and (
-                len(ch) > 1 if sentence_styles is None else r.style in sentence_styles) else []
-        weights += [1.0] * len(ch) + [sentence_weight / max(1, len(alone))] * len(alone)
+        alone = benign_sentences(focus, ch, sentences.k, f"{seed}:{r.id}") if sentences.applies(r, len(ch)) else []
+        weights += [1.0] * len(ch) + [sentences.weight / max(1, len(alone))] * len(alone)
         ch = ch + alone
         kept.append(r)
         chunks.append(ch)

@@ -47,8 +47,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
     cache = EmbeddingCache(encoder, cfg.cache_dir or (cfg.data / ".cache"))
     train_recs = cap_sources(_select(read_split(cfg.data, "train"), cfg.ood_protocol, cfg.exclude), cfg.source_cap, cfg.seed)
     dev_recs = _select(read_split(cfg.data, "dev"), cfg.ood_protocol, cfg.exclude)
-    tr = prepare(train_recs, cache, cfg.max_chunks, progress, cfg.sentence_negatives, cfg.seed,
-                 cfg.sentence_styles, cfg.sentence_negative_weight)
+    tr = prepare(train_recs, cache, cfg.max_chunks, progress, cfg.sentence_rows, cfg.seed)
     dv = prepare(dev_recs, cache, cfg.max_chunks, progress)
     log.info("train records %d (rows %d), dev %d", len(tr.records), len(tr.feats), len(dv.records))
     heads_cfg = cfg.head
@@ -155,8 +154,7 @@ def train(cfg: TrainConfig, encoder: Encoder | None = None, progress: Progress |
                 progress(f"expand {ex.expert}", 0, 1)
             expand(saved["routeguard"], ex.expert, ex.categories, cfg.data, saved["routeguard"], head=cfg.head,
                    seed=cfg.seed, source_cap=cfg.source_cap, max_chunks=cfg.max_chunks, exclude=cfg.exclude,
-                   cache_dir=cfg.cache_dir, sentence_negatives=cfg.sentence_negatives,
-                   sentence_styles=cfg.sentence_styles, sentence_weight=cfg.sentence_negative_weight)
+                   cache_dir=cfg.cache_dir, sentences=cfg.sentence_rows)
         if cfg.trajectory_head:      # after the expansions: the head reads the final experts' scores
             from ..agent.train_trajectory import fit_for_model
 

@@ -1,15 +1,35 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..data.schema import Record
 from ..errors import ConfigError
 
-if TYPE_CHECKING:
-    from .fitting import SentenceNegatives
+
+@dataclass(frozen=True)
+class SentenceNegatives:
+    """Benign records' sentences as training rows of their own (:func:`.fitting.prepare`): the run-time guard
+    also reads texts sentence by sentence, and heads that never saw a benign sentence alone flag everyday ones
+    ("Agent: I would recommend the mall, it's about 20 minutes").
+
+    ``k`` sentences at most per record (a seeded sample; 0: off), weighing ``weight`` window rows together.
+    ``styles`` None: benign records longer than one window, of every style (measured in
+    benchmarks/results/proxies/sentence-negatives-2026-12-07.md: fewer false positives on styles, less
+    ToxicChat F1). A set of styles: only benign records of those, one-window ones of several sentences too
+    (the run-time guard re-reads a one-window text whose P(unsafe) reaches ``Policy.reread_sentences_above``):
+    a system prompt's "Format your responses in markdown." alone reads like a jailbreak's instructions to the
+    assistant (benchmarks/results/proxies/system-prompt-sentences-2026-12-08.md)."""
+
+    k: int = 0
+    styles: frozenset[str] | None = None
+    weight: float = 1.0
+
+    def applies(self, r: Record, windows: int) -> bool:
+        return self.k > 0 and r.label == "safe" and (windows > 1 if self.styles is None else r.style in self.styles)
 
 
 class HeadConfig(BaseModel):
@@ -92,9 +112,7 @@ class TrainConfig(BaseModel):
         return self
 
     @property
-    def sentence_rows(self) -> "SentenceNegatives":
-        from .fitting import SentenceNegatives
-
+    def sentence_rows(self) -> SentenceNegatives:
         styles = None if self.sentence_negative_styles is None else frozenset(self.sentence_negative_styles)
         return SentenceNegatives(self.sentence_negatives, styles, self.sentence_negative_weight)
 

@@ -23,7 +23,7 @@ from ..features import CONTEXT_CHARS, assemble_features
 from ..heads import MLPHead
 from ..taxonomy import CATEGORIES, OOD_CATEGORIES
 from ..types import Conversation, Message
-from .config import HeadConfig
+from .config import HeadConfig, SentenceNegatives
 from .embed_cache import EmbeddingCache
 
 log = logging.getLogger(__name__)
@@ -48,28 +48,6 @@ class Prepared:
 
 def to_conv(r: Record) -> Conversation:
     return Conversation(messages=[Message.model_validate(m) for m in r.messages], target=r.target)
-
-
-@dataclass(frozen=True)
-class SentenceNegatives:
-    """Benign records' sentences as training rows of their own (:func:`prepare`): the run-time guard also
-    reads texts sentence by sentence, and heads that never saw a benign sentence alone flag everyday ones
-    ("Agent: I would recommend the mall, it's about 20 minutes").
-
-    ``k`` sentences at most per record (a seeded sample; 0: off), weighing ``weight`` window rows together.
-    ``styles`` None: benign records longer than one window, of every style (measured in
-    benchmarks/results/proxies/sentence-negatives-2026-12-07.md: fewer false positives on styles, less
-    ToxicChat F1). A set of styles: only benign records of those, one-window ones of several sentences too
-    (the run-time guard re-reads a one-window text whose P(unsafe) reaches ``Policy.reread_sentences_above``):
-    a system prompt's "Format your responses in markdown." alone reads like a jailbreak's instructions to the
-    assistant (benchmarks/results/proxies/system-prompt-sentences-2026-12-08.md)."""
-
-    k: int = 0
-    styles: frozenset[str] | None = None
-    weight: float = 1.0
-
-    def applies(self, r: Record, windows: int) -> bool:
-        return self.k > 0 and r.label == "safe" and (windows > 1 if self.styles is None else r.style in self.styles)
 
 
 def prepare(records: list[Record], cache: EmbeddingCache, max_chunks: int, progress: Progress | None = None,
